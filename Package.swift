@@ -7,11 +7,23 @@ let package = Package(
     products: [
         .library(name: "ExchangeProtocol", targets: ["ExchangeProtocol"]),
         .library(name: "Messaging", targets: ["Messaging"]),
+        .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .executable(name: "market-data", targets: ["MarketData"]),
+        .executable(name: "matching", targets: ["Matching"]),
+        .executable(name: "ledger", targets: ["Ledger"]),
+        .executable(name: "order-router", targets: ["OrderRouter"]),
+        .executable(name: "notifier", targets: ["Notifier"]),
+        .executable(name: "exchange", targets: ["ExchangeCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,7 +53,43 @@ let package = Package(
             ],
             path: "Shared/Messaging"
         ),
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Messaging", "ExchangeProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Shared/ServiceKit"
+        ),
+        .executableTarget(name: "MarketData", dependencies: ["ServiceKit"], path: "Services/MarketData"),
+        .executableTarget(name: "Matching", dependencies: ["ServiceKit"], path: "Services/Matching"),
+        .executableTarget(name: "Ledger", dependencies: ["ServiceKit"], path: "Services/Ledger"),
+        .executableTarget(name: "Notifier", dependencies: ["ServiceKit"], path: "Services/Notifier"),
+        .executableTarget(
+            name: "OrderRouter",
+            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Services/OrderRouter"
+        ),
+        .executableTarget(
+            name: "ExchangeCLI",
+            dependencies: [
+                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Services/Exchange"
+        ),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "ExchangeProtocol", "CRdKafka", "CHiredis"], path: "Tests/MessagingTests"),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: ["ServiceKit", "Messaging", "ExchangeProtocol"],
+            path: "Tests/ServiceKitTests"
+        ),
     ]
 )

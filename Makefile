@@ -1,0 +1,52 @@
+# The two commands a newcomer needs:
+#   make run    - install missing system packages, build release, run the whole stack (exchange up --demo)
+#   make test   - install what the tests need, build, run swift test and the stack smoke test
+SHELL := /bin/bash
+APT_PACKAGES := redis-server librdkafka-dev libhiredis-dev pkg-config protobuf-compiler curl
+PYTHON ?= python3
+VENV := .ci-venv
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: run test build build-debug deps py-deps swift-test smoke bench protos clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+py-deps:
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Clients/requirements.txt
+
+build: deps
+	swift build -c release
+
+build-debug: deps
+	swift build --build-tests
+
+run: build
+	.build/release/exchange up --demo
+
+swift-test: build-debug
+	swift test --skip-build $(SWIFT_TEST_FLAGS)
+
+smoke: build-debug py-deps
+	scripts/smoke-stack.sh .build/debug $(VENV)/bin/python
+
+test: deps py-deps build-debug
+	swift test --skip-build $(SWIFT_TEST_FLAGS)
+	scripts/smoke-stack.sh .build/debug $(VENV)/bin/python
+
+bench: build
+	.build/release/exchange bench codec
+	.build/release/exchange bench eventlog --backend redis
+	.build/release/exchange bench eventlog --backend kafka-mock
+
+protos:
+	scripts/generate-protos.sh
+
+clean:
+	rm -rf .build .build-protoc $(VENV)

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The operator CLI.
+@main
+struct ExchangeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exchange",
+        abstract: "Operator CLI of the Binance-compatible exchange.",
+        subcommands: [UpCommand.self, TailCommand.self, TopicsCommand.self, KafkaMockCommand.self, BenchCommand.self])
+}
+
+/// `exchange bench ...`: benchmarks that print JSON.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks; each prints one JSON document.",
+        subcommands: [BenchCodecCommand.self, BenchEventLogCommand.self])
+}

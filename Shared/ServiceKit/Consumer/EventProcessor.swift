@@ -1,0 +1,35 @@
+import ExchangeProtocol
+import Messaging
+
+/// A decoded input record.
+public struct ProcessorInput: Sendable {
+    public var record: ConsumedRecord
+    public var envelope: Exchange_V1_Envelope
+}
+
+/// A record a processor wants appended. The loop stamps its deterministic event id.
+public struct ProcessorOutput: Sendable {
+    public var topic: String
+    public var key: String
+    public var envelope: Exchange_V1_Envelope
+
+    public init(topic: String, key: String, envelope: Exchange_V1_Envelope) {
+        self.topic = topic
+        self.key = key
+        self.envelope = envelope
+    }
+}
+
+/// A stateful service's core: a deterministic function of its input log. It keeps state in
+/// memory, turns each input into outputs, and serializes its state for snapshots. No I/O, no clock:
+/// times come from the inputs.
+public protocol EventProcessor: Sendable {
+    /// A fresh state (no snapshot yet).
+    init()
+    /// Restores the state `encodeState()` produced.
+    init(state: [UInt8]) throws
+    /// Applies one input and returns what to append, in order.
+    mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput]
+    /// The whole state, byte-exact: equal states encode equally.
+    func encodeState() -> [UInt8]
+}

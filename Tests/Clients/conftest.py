@@ -1,0 +1,74 @@
+"""Starts the whole stack with `exchange up` (on shifted ports, in a temporary data dir) for the
+client conformance checks, and stops it at the end, checking that it stops cleanly."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+PORTS_OFFSET = int(os.environ.get("EXCHANGE_TEST_PORTS_OFFSET", "1000"))
+SERVICES = {
+    "market-data": 9101,
+    "matching": 9102,
+    "ledger": 9103,
+    "order-router": 9104,
+    "notifier": 9105,
+}
+
+
+def http_status(url, timeout=1.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+class Stack:
+    def __init__(self, bin_dir):
+        self.bin_dir = os.path.abspath(bin_dir)
+        self.data_dir = tempfile.mkdtemp(prefix="exchange-stack-")
+        self.output = open(os.path.join(self.data_dir, "up.out"), "w+")
+        self.process = None
+        self.rest = f"http://127.0.0.1:{8080 + PORTS_OFFSET}"
+        self.ws_port = 8090 + PORTS_OFFSET
+        self.admin = {name: f"http://127.0.0.1:{port + PORTS_OFFSET}" for name, port in SERVICES.items()}
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [os.path.join(self.bin_dir, "exchange"), "up", "--data-dir", self.data_dir,
+             "--ports-offset", str(PORTS_OFFSET)],
+            stdout=self.output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"exchange up exited with {self.process.returncode}: {self.log()}")
+            if all(http_status(url + "/health/ready") == 200 for url in self.admin.values()):
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"stack not ready within 90 s: {self.log()}")
+
+    def stop(self, timeout=30):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def log(self):
+        self.output.flush()
+        self.output.seek(0)
+        return self.output.read()[-4000:]
+
+
+@pytest.fixture(scope="session")
+def stack():
+    bin_dir = os.environ.get("EXCHANGE_BIN_DIR", ".build/debug")
+    s = Stack(bin_dir)
+    s.start()
+    yield s
+    if s.process.poll() is None:
+        s.process.kill()
