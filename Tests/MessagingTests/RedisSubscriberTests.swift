@@ -58,6 +58,26 @@ struct RedisSubscriberTests {
         await server.teardown()
     }
 
+    @Test("cancelling the iterating task ends the sequence and drops the subscription")
+    func cancellationEnds() async throws {
+        let server = try await RedisTestServer.start()
+        let publisher = try await RedisClient.connect(configuration: server.configuration)
+        let collector = MessageCollector(RedisSubscriber(configuration: server.configuration, channels: ["c"],
+                                                         pollInterval: .milliseconds(20)))
+        try await waitForSubscribers(publisher, channel: "c")
+        collector.cancel()
+        await collector.finish()  // returns only because the sequence ended
+        // The read thread noticed, closed its connection, and the server forgot the subscription.
+        var subscribers: Int64 = 1
+        for _ in 0..<500 where subscribers > 0 {
+            subscribers = try await publisher.send("PUBSUB", "NUMSUB", "c").array?.last?.integer ?? -1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(subscribers == 0)
+        await publisher.close()
+        await server.teardown()
+    }
+
     @Test("a slow consumer loses the oldest messages, counted as dropped, and never blocks the reader")
     func boundedBuffer() async throws {
         let server = try await RedisTestServer.start()
@@ -118,6 +138,11 @@ private final class MessageCollector: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return lock.withLock { messages }
+    }
+
+    /// Cancels the iterating task.
+    func cancel() {
+        task?.cancel()
     }
 
     /// Waits for the iteration to end (after `close()`).
