@@ -1,8 +1,34 @@
 import Messaging
 
-/// Starts a librdkafka mock cluster for a test. (Implemented with the Kafka client.)
+/// Starts a librdkafka mock cluster for a test.
 enum KafkaMockTestCluster {
+    /// Client settings that make group rebalances and failures fast on loopback.
+    static func configuration(_ cluster: KafkaMockCluster, extra: [String: String] = [:]) -> KafkaConfiguration {
+        KafkaConfiguration(
+            bootstrapServers: cluster.bootstrapServers,
+            clientID: "exchange-tests",
+            lingerMs: 1,
+            messageTimeoutMs: 10_000,
+            requestTimeoutMs: 5_000,
+            extraProperties: [
+                "session.timeout.ms": "6000",
+                "heartbeat.interval.ms": "100",
+                "topic.metadata.refresh.interval.ms": "1000",
+                "log_level": "3",
+            ].merging(extra) { $1 })
+    }
+
+    /// A fresh three-broker mock cluster and a `KafkaEventLog` on it.
     static func startEventLog() async throws -> TestBackend {
-        throw MessagingError(.backendError, "Kafka backend not implemented yet")
+        let (backend, _) = try await start()
+        return backend
+    }
+
+    /// Like `startEventLog`, also returning the cluster for failure injection.
+    static func start(brokers: Int32 = 3, extra: [String: String] = [:]) async throws -> (TestBackend, KafkaMockCluster) {
+        let cluster = try KafkaMockCluster(brokers: brokers)
+        let log = try KafkaEventLog(configuration: configuration(cluster, extra: extra), mockCluster: cluster)
+        let backend = TestBackend(log: log, teardown: { await log.shutdown() })
+        return (backend, cluster)
     }
 }

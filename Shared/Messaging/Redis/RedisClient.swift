@@ -1,0 +1,154 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// A thread-safe async Redis client over one `RedisConnection`.
+///
+/// Every call runs on the client's own serial `DispatchQueue`, so blocking socket I/O never
+/// occupies the Swift cooperative pool and calls from many tasks are served one at a time, in the
+/// order they reach the queue (so two `send`s from one task keep their order).
+///
+/// Error replies: `send` and `pipeline` return Redis error replies as `RedisReply.error` (a
+/// pipeline can mix successes and errors); use `RedisReply.throwingOnError()` where an error reply
+/// means failure. Thrown errors are always `MessagingError`:
+/// - a broken connection or socket timeout throws a retriable `.connectionFailed`/`.timeout`;
+///   the command may or may not have been executed, so it is never resent automatically;
+/// - the next call reconnects, after an exponential backoff (`reconnectInitialDelay`, doubling
+///   up to `reconnectMaxDelay` while connecting keeps failing);
+/// - after `close()` calls throw `.closed`.
+public final class RedisClient: @unchecked Sendable {
+    // @unchecked Sendable: the mutable state below (`connection`, `reconnectDelay`,
+    // `nextAttempt`, `isClosed`) is only read and written from blocks running on `queue`, a serial
+    // queue; everything else is immutable.
+    /// Where this client connects.
+    public let configuration: RedisConfiguration
+    private let queue: DispatchQueue
+    private let logger: Logger
+    private var connection: RedisConnection?
+    private var reconnectDelay: Duration
+    private var nextAttempt: ContinuousClock.Instant?
+    private var isClosed = false
+
+    /// Creates a client; it connects on first use.
+    public init(configuration: RedisConfiguration, label: String = "redis-client", logger: Logger? = nil) {
+        self.configuration = configuration
+        self.queue = DispatchQueue(label: "exchange.redis.\(label)")
+        self.logger = logger ?? Logger(label: "exchange.redis.\(label)")
+        self.reconnectDelay = configuration.reconnectInitialDelay
+    }
+
+    /// Creates a client and connects it now (so a wrong address fails here, not on first use).
+    public static func connect(configuration: RedisConfiguration, label: String = "redis-client",
+                               logger: Logger? = nil) async throws -> RedisClient {
+        let client = RedisClient(configuration: configuration, label: label, logger: logger)
+        try await client.send(["PING"]).throwingOnError()
+        return client
+    }
+
+    /// Sends one command and returns its reply (error replies as `.error`).
+    public func send(_ args: [RedisArgument]) async throws -> RedisReply {
+        try await run { try $0.command(args) }
+    }
+
+    /// Sends one command; see `send(_:)`.
+    public func send(_ args: RedisArgument...) async throws -> RedisReply {
+        try await send(args)
+    }
+
+    /// Sends a blocking command (`XREAD BLOCK`, `BLPOP`, ...) that may legitimately take up to
+    /// `blockingFor` before replying; the socket timeout is extended by that much for this call.
+    public func send(_ args: [RedisArgument], blockingFor: Duration) async throws -> RedisReply {
+        let extended = configuration.commandTimeout + blockingFor
+        let normal = configuration.commandTimeout
+        return try await run { connection in
+            try connection.setTimeout(extended)
+            let reply = try connection.command(args)
+            try connection.setTimeout(normal)
+            return reply
+        }
+    }
+
+    /// Sends all commands in one round trip and returns their replies in order.
+    public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
+        if commands.isEmpty { return [] }
+        return try await run { try $0.pipeline(commands) }
+    }
+
+    /// Runs a Lua script with `EVALSHA`, falling back to `EVAL` (which caches it) on `NOSCRIPT`.
+    /// Error replies raised by the script come back as `.error`.
+    public func eval(_ script: RedisScript, keys: [RedisArgument] = [], args: [RedisArgument] = []) async throws
+        -> RedisReply
+    {
+        let tail = [RedisArgument.int(keys.count)] + keys + args
+        return try await run { connection in
+            let reply = try connection.command(["EVALSHA", .string(script.sha1)] + tail)
+            if let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") {
+                return try connection.command(["EVAL", .string(script.source)] + tail)
+            }
+            return reply
+        }
+    }
+
+    /// Closes the connection; later calls throw `MessagingError(.closed)`.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.isClosed = true
+                self.connection = nil
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: - Private
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.onQueue(body) })
+            }
+        }
+    }
+
+    /// Runs `body` on a live connection. Called on `queue` only.
+    private func onQueue<T>(_ body: (RedisConnection) throws -> T) throws -> T {
+        let connection = try connectedConnection()
+        do {
+            return try body(connection)
+        } catch {
+            if connection.isBroken {
+                // Drop it; the next call reconnects after the first backoff step.
+                logger.warning("Redis connection broken: \(error)")
+                self.connection = nil
+                reconnectDelay = configuration.reconnectInitialDelay
+                nextAttempt = ContinuousClock.now.advanced(by: reconnectDelay)
+            }
+            throw error
+        }
+    }
+
+    /// The open connection, or a new one once the backoff delay has passed. Called on `queue` only.
+    private func connectedConnection() throws -> RedisConnection {
+        if isClosed { throw MessagingError(.closed, "Redis client is closed") }
+        if let connection { return connection }
+        if let nextAttempt {
+            // Waiting here (on the client's own queue, not the cooperative pool) rate-limits
+            // callers that retry in a loop while Redis is away.
+            let remaining = nextAttempt - ContinuousClock.now
+            if remaining > .zero {
+                Thread.sleep(forTimeInterval: Double(remaining.redisMilliseconds) / 1000)
+            }
+        }
+        do {
+            let connection = try RedisConnection(configuration: configuration)
+            self.connection = connection
+            nextAttempt = nil
+            reconnectDelay = configuration.reconnectInitialDelay
+            return connection
+        } catch {
+            reconnectDelay = min(reconnectDelay * 2, configuration.reconnectMaxDelay)
+            nextAttempt = ContinuousClock.now.advanced(by: reconnectDelay)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import ExchangeProtocol
+import Logging
+
+/// Reads partition streams with `XREAD BLOCK` from statically assigned partitions.
+///
+/// Polls block on a connection of their own (on that client's queue, never on the cooperative
+/// pool); commits and lookups of committed positions use a second connection so they never
+/// wait behind a blocked poll.
+final class RedisStreamsConsumer: EventConsumer {
+    private struct State: Sendable {
+        var assignment: [TopicPartition]
+        var positions: [TopicPartition: Int64]
+        var paused: Set<TopicPartition> = []
+        /// Bumped by `seek`, so a poll already in flight does not overwrite the new position.
+        var epochs: [TopicPartition: UInt64] = [:]
+        /// Where the next poll starts its partition list, so `maxRecords` does not starve the last ones.
+        var rotation = 0
+        var isClosed = false
+    }
+
+    private let reader: RedisClient
+    private let writer: RedisClient
+    private let offsetsKey: String
+    private let state: RedisLocked<State>
+
+    private init(reader: RedisClient, writer: RedisClient, offsetsKey: String, assignment: [TopicPartition],
+                 positions: [TopicPartition: Int64])
+    {
+        self.reader = reader
+        self.writer = writer
+        self.offsetsKey = offsetsKey
+        self.state = RedisLocked(State(assignment: assignment, positions: positions))
+    }
+
+    /// Resolves the assignment and the starting positions (onAssign, else committed, else 0).
+    static func make(_ consumer: ConsumerConfiguration, configuration: RedisStreamsConfiguration, logger: Logger)
+        async throws -> RedisStreamsConsumer
+    {
+        let writer = RedisClient(configuration: configuration.redis, label: "eventlog-consumer-\(consumer.clientID)",
+                                 logger: logger)
+        do {
+            let assignment = try await resolveAssignment(consumer, client: writer, topicsKey: configuration.topicsKey)
+            let offsetsKey = configuration.offsetsKeyPrefix + consumer.groupID
+            var positions = consumer.onAssign(assignment).filter { assignment.contains($0.key) }
+            let rest = assignment.filter { positions[$0] == nil }
+            let committed = try await fetchCommitted(rest, client: writer, offsetsKey: offsetsKey)
+            for partition in rest {
+                positions[partition] = committed[partition] ?? 0
+            }
+            let reader = RedisClient(configuration: configuration.redis,
+                                     label: "eventlog-consumer-\(consumer.clientID)-poll", logger: logger)
+            return RedisStreamsConsumer(reader: reader, writer: writer, offsetsKey: offsetsKey,
+                                        assignment: assignment, positions: positions)
+        } catch {
+            await writer.close()
+            throw error
+        }
+    }
+
+    func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumedRecord] {
+        guard maxRecords > 0 else { throw MessagingError(.invalidArgument, "maxRecords must be positive") }
+        let snapshot = try state.withLock { state -> (partitions: [TopicPartition], positions: [TopicPartition: Int64], epochs: [TopicPartition: UInt64]) in
+            if state.isClosed { throw MessagingError(.closed, "consumer is closed") }
+            var active = state.assignment.filter { !state.paused.contains($0) }
+            if !active.isEmpty {
+                let start = state.rotation % active.count
+                active = Array(active[start...] + active[..<start])
+                state.rotation &+= 1
+            }
+            return (active, state.positions, state.epochs)
+        }
+        if snapshot.partitions.isEmpty {
+            try await Task.sleep(for: timeout)
+            return []
+        }
+
+        var args: [RedisArgument] = ["XREAD", "COUNT", .int(maxRecords)]
+        let blockMs = timeout.redisMilliseconds
+        // BLOCK 0 would wait forever: a zero timeout is a non-blocking read instead.
+        if blockMs > 0 { args += ["BLOCK", .int(blockMs)] }
+        args.append("STREAMS")
+        var partitionByKey: [String: TopicPartition] = [:]
+        for partition in snapshot.partitions {
+            let key = RedisStreamsLayout.streamKey(partition)
+            partitionByKey[key] = partition
+            args.append(.string(key))
+        }
+        for partition in snapshot.partitions {
+            args.append(.string(RedisStreamsLayout.readID(forPosition: snapshot.positions[partition] ?? 0)))
+        }
+        let reply = try await reader.send(args, blockingFor: timeout).throwingOnError()
+        guard let streams = reply.array else { return [] }  // null: timed out
+
+        // Parse in request order (XREAD answers streams in the order asked), at most maxRecords.
+        var batches: [(TopicPartition, [ConsumedRecord])] = []
+        var total = 0
+        for stream in streams {
+            guard total < maxRecords else { break }
+            guard let pair = stream.array, pair.count == 2, let key = pair[0].string,
+                  let partition = partitionByKey[key], let entries = pair[1].array
+            else { throw MessagingError(.protocolError, "unexpected XREAD reply element \(stream)") }
+            var records: [ConsumedRecord] = []
+            for entry in entries.prefix(maxRecords - total) {
+                records.append(try Self.record(from: entry, partition: partition))
+            }
+            total += records.count
+            batches.append((partition, records))
+        }
+
+        return state.withLock { state in
+            var accepted: [ConsumedRecord] = []
+            for (partition, records) in batches {
+                guard let last = records.last,
+                      !state.isClosed,
+                      !state.paused.contains(partition),
+                      state.epochs[partition, default: 0] == snapshot.epochs[partition, default: 0],
+                      state.positions[partition] == snapshot.positions[partition]
+                else { continue }  // paused or moved by seek while the poll was in flight
+                state.positions[partition] = last.offset + 1
+                accepted += records
+            }
+            return accepted
+        }
+    }
+
+    func commit(_ positions: [TopicPartition: Int64]) async throws {
+        if positions.isEmpty { return }
+        try ensureOpen()
+        var args: [RedisArgument] = ["HSET", .string(offsetsKey)]
+        for (partition, offset) in positions.sorted(by: { $0.key < $1.key }) {
+            guard offset >= 0 else { throw MessagingError(.invalidArgument, "negative position \(offset) for \(partition)") }
+            args += [.string(RedisStreamsLayout.offsetField(partition)), .int(offset)]
+        }
+        try await writer.send(args).throwingOnError()
+    }
+
+    func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        try ensureOpen()
+        return try await Self.fetchCommitted(partitions, client: writer, offsetsKey: offsetsKey)
+    }
+
+    func seek(_ partition: TopicPartition, to offset: Int64) async throws {
+        guard offset >= 0 else { throw MessagingError(.invalidArgument, "cannot seek \(partition) to \(offset)") }
+        try state.withLock { state in
+            if state.isClosed { throw MessagingError(.closed, "consumer is closed") }
+            guard state.assignment.contains(partition) else {
+                throw MessagingError(.invalidArgument, "\(partition) is not assigned to this consumer")
+            }
+            state.positions[partition] = offset
+            state.epochs[partition, default: 0] &+= 1
+        }
+    }
+
+    func pause(_ partitions: [TopicPartition]) async throws {
+        try state.withLock { state in
+            try Self.checkAssigned(partitions, state)
+            state.paused.formUnion(partitions)
+        }
+    }
+
+    func resume(_ partitions: [TopicPartition]) async throws {
+        try state.withLock { state in
+            try Self.checkAssigned(partitions, state)
+            state.paused.subtract(partitions)
+        }
+    }
+
+    func assignment() async -> [TopicPartition] {
+        state.withLock { $0.isClosed ? [] : $0.assignment }
+    }
+
+    func close() async {
+        let wasClosed = state.withLock { state in
+            defer { state.isClosed = true }
+            return state.isClosed
+        }
+        if wasClosed { return }
+        await reader.close()
+        await writer.close()
+    }
+
+    // MARK: - Private
+
+    private func ensureOpen() throws {
+        if state.withLock({ $0.isClosed }) { throw MessagingError(.closed, "consumer is closed") }
+    }
+
+    private static func checkAssigned(_ partitions: [TopicPartition], _ state: State) throws {
+        if state.isClosed { throw MessagingError(.closed, "consumer is closed") }
+        for partition in partitions where !state.assignment.contains(partition) {
+            throw MessagingError(.invalidArgument, "\(partition) is not assigned to this consumer")
+        }
+    }
+
+    private static func resolveAssignment(_ consumer: ConsumerConfiguration, client: RedisClient, topicsKey: String)
+        async throws -> [TopicPartition]
+    {
+        switch consumer.partitions {
+        case .group:
+            let counts = try await RedisStreamsLayout.partitionCounts(of: consumer.topics, client: client, topicsKey: topicsKey)
+            return counts.flatMap { topic, count in (0..<count).map { TopicPartition(topic, $0) } }.sorted()
+        case .shard(let index, let count):
+            guard count > 0, index >= 0, index < count else {
+                throw MessagingError(.invalidArgument, "invalid shard \(index)/\(count)")
+            }
+            let counts = try await RedisStreamsLayout.partitionCounts(of: consumer.topics, client: client, topicsKey: topicsKey)
+            return counts.flatMap { topic, partitions in
+                (0..<partitions).filter { $0 % count == index }.map { TopicPartition(topic, $0) }
+            }.sorted()
+        case .explicit(let partitions):
+            let counts = try await RedisStreamsLayout.partitionCounts(of: partitions.map(\.topic), client: client,
+                                                                      topicsKey: topicsKey)
+            for partition in partitions where partition.partition < 0 || partition.partition >= counts[partition.topic]! {
+                throw MessagingError(.invalidArgument, "\(partition) does not exist")
+            }
+            return Array(Set(partitions)).sorted()
+        }
+    }
+
+    private static func fetchCommitted(_ partitions: [TopicPartition], client: RedisClient, offsetsKey: String)
+        async throws -> [TopicPartition: Int64]
+    {
+        if partitions.isEmpty { return [:] }
+        let args: [RedisArgument] = ["HMGET", .string(offsetsKey)]
+            + partitions.map { .string(RedisStreamsLayout.offsetField($0)) }
+        let reply = try await client.send(args).throwingOnError()
+        guard let values = reply.array, values.count == partitions.count else {
+            throw MessagingError(.protocolError, "unexpected HMGET reply \(reply)")
+        }
+        var result: [TopicPartition: Int64] = [:]
+        for (partition, value) in zip(partitions, values) {
+            if let offset = value.integer { result[partition] = offset }
+        }
+        return result
+    }
+
+    /// An `XREAD` entry `[id, [k, key, v, value, t, ms]]` as a record.
+    private static func record(from entry: RedisReply, partition: TopicPartition) throws -> ConsumedRecord {
+        guard let parts = entry.array, parts.count == 2, let id = parts[0].bytes, let fields = parts[1].array else {
+            throw MessagingError(.protocolError, "unexpected stream entry \(entry)")
+        }
+        var key: [UInt8] = []
+        var value: [UInt8] = []
+        var timestamp: Int64 = 0
+        var index = 0
+        while index + 1 < fields.count {
+            switch fields[index].string {
+            case "k": key = fields[index + 1].bytes ?? []
+            case "v": value = fields[index + 1].bytes ?? []
+            case "t": timestamp = fields[index + 1].integer ?? 0
+            default: break
+            }
+            index += 2
+        }
+        return ConsumedRecord(topicPartition: partition, offset: try RedisStreamsLayout.offset(ofID: id),
+                              key: key, value: value, timestampMs: timestamp)
+    }
+}

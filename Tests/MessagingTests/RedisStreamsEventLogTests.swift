@@ -1,0 +1,162 @@
+import ExchangeProtocol
+import Messaging
+import Testing
+
+@Suite("Redis Streams event log", .timeLimit(.minutes(1)))
+struct RedisStreamsEventLogTests {
+    @Test("acknowledged records survive kill -9 of redis-server, and offsets continue densely")
+    func durableAcrossKill() async throws {
+        let server = try await RedisTestServer.start()
+        let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
+        let topic = uniqueTopic("durable")
+        try await log.createTopics([TopicSpec(name: topic, partitions: 3)])
+        let producer = try await log.makeProducer()
+        let records = (0..<300).map { OutgoingRecord(topic: topic, key: "acct-\($0 % 11)", value: [UInt8($0 % 256), 0, 13, 10, 255]) }
+        let positions = try await producer.send(records)
+        let consumerBefore = try await log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic]))
+        try await consumerBefore.commit([TopicPartition(topic, 0): 7])
+
+        await server.kill()  // no shutdown, no final fsync
+        await producer.close()
+        await consumerBefore.close()
+        await log.shutdown()
+        try await server.launch()
+
+        let reopened = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
+        #expect(try await reopened.partitionCount(of: topic) == 3)
+        let partitions = (0..<3).map { TopicPartition(topic, $0) }
+        var expectedEnds: [TopicPartition: Int64] = [:]
+        for position in positions { expectedEnds[position.topicPartition, default: 0] += 1 }
+        #expect(try await reopened.endOffsets(partitions) == expectedEnds)
+
+        let consumer = try await reopened.makeConsumer(ConsumerConfiguration(
+            groupID: "g-after", topics: [topic]))
+        let read = try await drain(consumer, count: 300)
+        #expect(read.count == 300)
+        var byPosition: [RecordPosition: ConsumedRecord] = [:]
+        for record in read { byPosition[RecordPosition(topicPartition: record.topicPartition, offset: record.offset)] = record }
+        for (record, position) in zip(records, positions) {
+            #expect(byPosition[position]?.value == record.value)
+            #expect(byPosition[position]?.key == record.key)
+        }
+        #expect(try await consumer.committed([TopicPartition(topic, 0)]) == [:])
+        let sameGroup = try await reopened.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic]))
+        #expect(try await sameGroup.committed([TopicPartition(topic, 0)]) == [TopicPartition(topic, 0): 7])
+
+        let producer2 = try await reopened.makeProducer()
+        let next = try await producer2.send(OutgoingRecord(topic: topic, key: "x", value: [1], partition: 1))
+        #expect(next.offset == expectedEnds[TopicPartition(topic, 1)])
+        await consumer.close()
+        await sameGroup.close()
+        await producer2.close()
+        await reopened.shutdown()
+        await server.teardown()
+    }
+
+    @Test("concurrent producers get dense, distinct offsets on one partition")
+    func concurrentProducers() async throws {
+        let backend = try await RedisTestServer.startEventLog()
+        let topic = uniqueTopic("dense")
+        try await backend.log.createTopics([TopicSpec(name: topic, partitions: 1)])
+        let offsets = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for producerIndex in 0..<4 {
+                group.addTask {
+                    let producer = try await backend.log.makeProducer()
+                    var offsets: [Int64] = []
+                    for batch in 0..<10 {
+                        let records = (0..<25).map { OutgoingRecord(topic: topic, key: "p\(producerIndex)", value: Array("\(batch)-\($0)".utf8)) }
+                        let positions = try await producer.send(records)
+                        let mine = positions.map(\.offset)
+                        #expect(mine == mine.sorted())
+                        offsets += mine
+                    }
+                    await producer.close()
+                    return offsets
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(offsets.sorted() == Array(0..<1000))
+        #expect(try await backend.log.endOffsets([TopicPartition(topic, 0)]) == [TopicPartition(topic, 0): 1000])
+        await backend.teardown()
+    }
+
+    @Test("topic registry: createTopics is idempotent, unknown topics are rejected, missing streams end at 0")
+    func topicRegistry() async throws {
+        let backend = try await RedisTestServer.startEventLog()
+        let log = backend.log
+        #expect(log.backendName == "redis")
+        let topic = uniqueTopic("registry")
+        try await log.createTopics([TopicSpec(name: topic, partitions: 2)])
+        try await log.createTopics([TopicSpec(name: topic, partitions: 8)])  // left as it is
+        #expect(try await log.partitionCount(of: topic) == 2)
+        #expect(try await log.endOffsets([TopicPartition(topic, 0), TopicPartition(topic, 1)]) ==
+            [TopicPartition(topic, 0): 0, TopicPartition(topic, 1): 0])
+
+        await expectCode(.unknownTopic) { _ = try await log.partitionCount(of: "nope") }
+        let producer = try await log.makeProducer()
+        await expectCode(.unknownTopic) { _ = try await producer.send(OutgoingRecord(topic: "nope", key: "k", value: [])) }
+        await expectCode(.invalidArgument) { _ = try await producer.send(OutgoingRecord(topic: topic, key: "k", value: [], partition: 2)) }
+        await expectCode(.unknownTopic) { _ = try await log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: ["nope"])) }
+        await expectCode(.invalidArgument) {
+            _ = try await log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic], partitions: .shard(index: 2, count: 2)))
+        }
+        let consumer = try await log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic], partitions: .explicit([TopicPartition(topic, 1)])))
+        await expectCode(.invalidArgument) { try await consumer.seek(TopicPartition(topic, 0), to: 0) }
+        // Nothing to read: an empty poll after the timeout, never a hang.
+        #expect(try await consumer.poll(maxRecords: 10, timeout: .milliseconds(50)).isEmpty)
+        #expect(try await consumer.poll(maxRecords: 10, timeout: .zero).isEmpty)
+        await consumer.close()
+        await expectCode(.closed) { _ = try await consumer.poll(maxRecords: 1, timeout: .milliseconds(10)) }
+        await producer.close()
+        await backend.teardown()
+    }
+
+    @Test("a poll waiting in XREAD BLOCK returns records appended meanwhile; timestamps are set")
+    func blockingPollWakesUp() async throws {
+        let backend = try await RedisTestServer.startEventLog()
+        let topic = uniqueTopic("wake")
+        try await backend.log.createTopics([TopicSpec(name: topic, partitions: 1)])
+        let consumer = try await backend.log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic]))
+        let producer = try await backend.log.makeProducer()
+        async let polled = consumer.poll(maxRecords: 10, timeout: .seconds(10))
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await producer.send(OutgoingRecord(topic: topic, key: "k", value: [0, 0xFF]))
+        var records = try await polled
+        if records.isEmpty { records = try await drain(consumer, count: 1) }
+        #expect(records.map(\.value) == [[0, 0xFF]])
+        #expect(records.first.map { $0.timestampMs > 1_600_000_000_000 } == true)
+        await consumer.close()
+        await producer.close()
+        await backend.teardown()
+    }
+
+    @Test("refuses a server without appendfsync always unless told otherwise")
+    func requiresFsyncAlways() async throws {
+        let server = try await RedisTestServer.start()
+        let admin = try await RedisClient.connect(configuration: server.configuration)
+        #expect(try await admin.send("CONFIG", "SET", "appendfsync", "everysec") == .status("OK"))
+        await expectCode(.invalidArgument) {
+            _ = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
+        }
+        let relaxed = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(
+            redis: server.configuration, requireFsyncAlways: false))
+        #expect(relaxed.backendName == "redis")
+        await relaxed.shutdown()
+        await admin.close()
+        await server.teardown()
+    }
+}
+
+private func expectCode(_ code: MessagingError.Code, sourceLocation: SourceLocation = #_sourceLocation,
+                        _ body: () async throws -> Void) async
+{
+    do {
+        try await body()
+        Issue.record("expected MessagingError.\(code)", sourceLocation: sourceLocation)
+    } catch let error as MessagingError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+    }
+}
