@@ -69,10 +69,22 @@ let package = Package(
         .executableTarget(name: "MarketData", dependencies: ["ServiceKit"], path: "Services/MarketData"),
         .executableTarget(name: "Matching", dependencies: ["ServiceKit"], path: "Services/Matching"),
         .executableTarget(name: "Ledger", dependencies: ["ServiceKit"], path: "Services/Ledger"),
-        .executableTarget(name: "Notifier", dependencies: ["ServiceKit"], path: "Services/Notifier"),
+        .executableTarget(
+            name: "Notifier",
+            dependencies: [
+                "ServiceKit", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Notifier"
+        ),
         .executableTarget(
             name: "OrderRouter",
-            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/OrderRouter"
         ),
         .executableTarget(
@@ -81,6 +93,7 @@ let package = Package(
                 "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Exchange"
         ),

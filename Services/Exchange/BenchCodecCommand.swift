@@ -45,5 +45,10 @@ extension Duration {
 /// Prints a JSON document (sorted keys) on standard output.
 func printJSON(_ object: [String: Any]) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-    print(String(decoding: data, as: UTF8.self))
+    writeLine(String(decoding: data, as: UTF8.self))
+}
+
+/// Writes a line to standard output unbuffered (scripts read the mock's address while it runs).
+func writeLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

@@ -34,38 +34,29 @@ struct ChildProcess: Service {
         }
     }
 
-    /// Runs the process until it exits; returns its termination status.
+    /// Runs the process until it exits; returns its exit status.
     private func runOnce() async throws -> Int32 {
-        FileManager.default.createFile(atPath: logFile, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        output.seekToEndOfFile()
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        let exited = AsyncStream.makeStream(of: Int32.self)
+        let pid = try Spawn.launch(
+            executable: executable, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            logFile: logFile)
+        logger.info("child started", metadata: ["exchange.child": "\(name)", "exchange.pid": "\(pid)"])
         let running = ExitFlag()
-        process.terminationHandler = { finished in
-            running.markExited()
-            exited.continuation.yield(finished.terminationStatus)
-            exited.continuation.finish()
-        }
-        try process.run()
-        logger.info("child started", metadata: ["exchange.child": "\(name)", "exchange.pid": "\(process.processIdentifier)"])
-        let pid = process.processIdentifier
+        let timeout = stopTimeout
+        let name = self.name
+        let logger = self.logger
         return await withGracefulShutdownHandler {
-            var status: Int32 = -1
-            for await value in exited.stream { status = value }
+            let status = await Spawn.waitForExit(pid)
+            running.markExited()
             return status
         } onGracefulShutdown: {
             kill(pid, SIGTERM)
-            let deadline = DispatchTime.now() + .seconds(Int(stopTimeout.components.seconds))
-            DispatchQueue.global().asyncAfter(deadline: deadline) {
-                if running.isRunning { kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
+                // Checked under the flag: after the child is reaped its pid may belong to another process.
+                if running.isRunning {
+                    logger.warning("child ignored SIGTERM; killing", metadata: ["exchange.child": "\(name)"])
+                    kill(pid, SIGKILL)
+                }
             }
         }
     }

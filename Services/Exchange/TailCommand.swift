@@ -35,7 +35,7 @@ struct TailCommand: AsyncParsableCommand {
         for tp in partitions { starts[tp] = last.map { max(0, ends[tp, default: 0] - $0) } ?? 0 }
         let consumer = try await log.makeConsumer(ConsumerConfiguration(
             groupID: "exchange-tail-\(UUID().uuidString)", topics: [topic], partitions: .explicit(partitions),
-            onAssign: { _ in starts }))
+            onAssign: { [starts] _ in starts }))
         var printed = 0
         var remaining = partitions.reduce(Int64(0)) { $0 + ends[$1, default: 0] - starts[$1, default: 0] }
         while follow || remaining > 0 {

@@ -148,8 +148,7 @@ struct ReadinessReporter: Service {
             }
             let report = (["exchange stack (\(allReady ? "all ready" : "starting")): event log \(endpoint), redis \(redisURL), data \(dataDir)"] + lines).joined(separator: "\n")
             if report != lastReport {
-                print(report)
-                fflush(stdout)
+                writeLine(report)
                 lastReport = report
             }
             try? await Task.sleep(for: .seconds(1))

@@ -3,6 +3,7 @@ import ExchangeProtocol
 import Foundation
 import Hummingbird
 import ServiceKit
+import ServiceLifecycle
 
 /// `order-router`: the public Binance REST API. The full API, signing and rate limits land with
 /// issue 5; this serves the connectivity endpoints and consumes `ledger.events`.

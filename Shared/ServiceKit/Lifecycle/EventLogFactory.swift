@@ -10,7 +10,7 @@ public enum EventLogFactory {
             return try await RedisStreamsEventLog(
                 configuration: RedisStreamsConfiguration(redis: RedisConfiguration(host: host, port: port)), logger: logger)
         case .kafka(let servers):
-            return try await KafkaEventLog(configuration: KafkaConfiguration(bootstrapServers: servers), logger: logger)
+            return try KafkaEventLog(configuration: KafkaConfiguration(bootstrapServers: servers))
         }
     }
 }

@@ -46,14 +46,17 @@ public struct RedisHealthProbe: Service {
     public func run() async throws {
         let client = RedisClient(configuration: RedisConfiguration(host: endpoint.host, port: endpoint.port), label: "health-probe", logger: logger)
         defer { health.set("redis", ready: false, detail: "stopped") }
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                _ = try await client.send(["PING"])
-                health.set("redis", ready: true, detail: "\(endpoint)")
-            } catch {
-                health.set("redis", ready: false, detail: "\(endpoint): \(error)")
+        // Cancelled on graceful shutdown so the sleep between pings does not delay stopping.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await client.send(["PING"])
+                    health.set("redis", ready: true, detail: "\(endpoint)")
+                } catch {
+                    health.set("redis", ready: false, detail: "\(endpoint): \(error)")
+                }
+                try await Task.sleep(for: interval)
             }
-            try? await Task.sleep(for: interval)
         }
         await client.close()
     }

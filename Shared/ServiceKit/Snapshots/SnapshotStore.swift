@@ -180,7 +180,7 @@ enum CRC32 {
 
 extension Array where Element == UInt8 {
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
     func readLittleEndian<T: FixedWidthInteger>(_: T.Type, at index: Int) -> T {
