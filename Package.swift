@@ -98,10 +98,15 @@ let package = Package(
             path: "Services/Exchange"
         ),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),
-        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "ExchangeProtocol", "CRdKafka", "CHiredis"], path: "Tests/MessagingTests"),
+        .target(name: "ExchangeTestSupport", dependencies: ["Messaging"], path: "Tests/Support"),
+        .testTarget(
+            name: "MessagingTests",
+            dependencies: ["Messaging", "ExchangeProtocol", "CRdKafka", "CHiredis", "ExchangeTestSupport"],
+            path: "Tests/MessagingTests"
+        ),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "Messaging", "ExchangeProtocol"],
+            dependencies: ["ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/ServiceKitTests"
         ),
     ]

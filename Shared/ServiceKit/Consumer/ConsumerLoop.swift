@@ -267,6 +267,11 @@ public final class LoopProgress: Sendable {
         public var applied = 0
         public var duplicates = 0
         public var deadLetters = 0
+        public init(applied: Int = 0, duplicates: Int = 0, deadLetters: Int = 0) {
+            self.applied = applied
+            self.duplicates = duplicates
+            self.deadLetters = deadLetters
+        }
     }
     private let state = Mutex(Counters())
     public var counters: Counters { state.withLock { $0 } }

@@ -8,10 +8,10 @@ import Glibc
 /// A private redis-server for one test: a free loopback port, its own temp data dir, AOF with
 /// `appendfsync always`, no RDB snapshots. It can be killed and started again on the same port and
 /// data dir (reconnect and durability tests).
-final class RedisTestServer: @unchecked Sendable {
+public final class RedisTestServer: @unchecked Sendable {
     // @unchecked Sendable: `process` is the only mutable state and is guarded by `lock`.
-    let port: Int
-    let directory: URL
+    public let port: Int
+    public let directory: URL
     private let lock = NSLock()
     private var process: Process?
 
@@ -21,12 +21,12 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// Client settings for this server; a short connect timeout keeps failure tests quick.
-    var configuration: RedisConfiguration {
+    public var configuration: RedisConfiguration {
         RedisConfiguration(host: "127.0.0.1", port: port, connectTimeout: .seconds(1), commandTimeout: .seconds(5))
     }
 
     /// Starts a fresh server and waits until it answers PING.
-    static func start() async throws -> RedisTestServer {
+    public static func start() async throws -> RedisTestServer {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("redis-test-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,7 +41,7 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// A Redis Streams event log on a fresh server, stopped and deleted on teardown.
-    static func startEventLog() async throws -> TestBackend {
+    public static func startEventLog() async throws -> TestBackend {
         let server = try await start()
         do {
             let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
@@ -56,7 +56,7 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// Starts redis-server on this port and data dir (again, after `kill`/`stop`).
-    func launch() async throws {
+    public func launch() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
         process.arguments = [
@@ -74,13 +74,13 @@ final class RedisTestServer: @unchecked Sendable {
     }
 
     /// Sends SIGKILL (no shutdown, no final fsync) and waits for the process to exit.
-    func kill() async {
+    public func kill() async {
         await signal(SIGKILL)
     }
 
     /// Stops the server and removes its data dir. SIGKILL, because children of the test process
     /// inherit a signal mask that blocks SIGTERM; the data is disposable anyway.
-    func teardown() async {
+    public func teardown() async {
         await kill()
         try? FileManager.default.removeItem(at: directory)
         RedisServerReaper.shared.forget(directory: directory.path)
