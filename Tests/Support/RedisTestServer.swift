@@ -30,7 +30,7 @@ public final class RedisTestServer: @unchecked Sendable {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("redis-test-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let server = RedisTestServer(port: try freeLoopbackPort(), directory: directory)
+        let server = RedisTestServer(port: try LoopbackPort.free(), directory: directory)
         do {
             try await server.launch()
         } catch {
@@ -112,26 +112,6 @@ public final class RedisTestServer: @unchecked Sendable {
         }
         throw MessagingError(.connectionFailed, "redis-server on port \(port) did not answer PING")
     }
-}
-
-/// A loopback port nobody listens on right now (the kernel picks it; we release it at once).
-private func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw MessagingError(.connectionFailed, "socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-            guard bind(fd, pointer, length) == 0 else { return -1 }
-            return getsockname(fd, pointer, &length)
-        }
-    }
-    guard bound == 0 else { throw MessagingError(.connectionFailed, "bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Kills servers and removes data dirs whose teardown never ran: the conformance suite tears
