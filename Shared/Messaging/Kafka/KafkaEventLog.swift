@@ -20,7 +20,7 @@ public final class KafkaEventLog: EventLog {
         self.configuration = configuration
         self.replicationFactor = replicationFactor
         self.mockCluster = mockCluster
-        self.admin = try KafkaAdmin(configuration: configuration)
+        self.admin = try KafkaAdmin(configuration: configuration, keepAlive: mockCluster)
     }
 
     /// Creates missing topics; existing ones keep their partition count.
