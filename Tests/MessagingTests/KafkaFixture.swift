@@ -11,7 +11,9 @@ enum KafkaMockTestCluster {
             messageTimeoutMs: 10_000,
             requestTimeoutMs: 5_000,
             extraProperties: [
-                "session.timeout.ms": "6000",
+                // The mock coordinator waits session.timeout.ms - 1 s for members to rejoin (and 3 s on the
+                // first join, which must fit in the session timeout).
+                "session.timeout.ms": "4000",
                 "heartbeat.interval.ms": "100",
                 "topic.metadata.refresh.interval.ms": "1000",
                 "log_level": "3",

@@ -12,14 +12,20 @@ public final class KafkaAdmin: @unchecked Sendable {
     private let pollLoop: KafkaPollLoop
 
     /// Connects an admin client to the cluster in `configuration`.
-    public init(configuration: KafkaConfiguration) throws {
+    public convenience init(configuration: KafkaConfiguration) throws {
+        try self.init(configuration: configuration, keepAlive: nil)
+    }
+
+    /// `keepAlive` (e.g. the mock cluster serving this client) is released only after the handle
+    /// is destroyed, so the client never outlives the brokers it talks to.
+    init(configuration: KafkaConfiguration, keepAlive: (any Sendable & AnyObject)?) throws {
         self.configuration = configuration
         let conf = try RdKafka.makeConf(configuration.adminProperties)
         rd_kafka_conf_set_error_cb(conf) { _, err, reason, _ in
             let text = reason.map { String(cString: $0) } ?? ""
             rdKafkaLogger.warning("admin client error \(RdKafka.describe(rd_kafka_resp_err_t(rawValue: err))): \(text)")
         }
-        handle = RdKafkaHandle(try RdKafka.makeHandle(RD_KAFKA_PRODUCER, conf: conf))
+        handle = RdKafkaHandle(try RdKafka.makeHandle(RD_KAFKA_PRODUCER, conf: conf), afterDestroy: { _ = keepAlive })
         // Serves error callbacks queued on the main queue.
         pollLoop = KafkaPollLoop(handle: handle, name: "kafka-admin-poll")
     }

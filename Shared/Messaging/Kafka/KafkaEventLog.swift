@@ -6,6 +6,7 @@ import ExchangeProtocol
 /// Given a `KafkaMockCluster`, topics are created through the mock's own call instead of the
 /// CreateTopics request, which librdkafka's mock brokers do not implement.
 public final class KafkaEventLog: EventLog {
+    /// Always `"kafka"`.
     public let backendName = "kafka"
     /// The cluster's connection settings shared by every client this log creates.
     public let configuration: KafkaConfiguration
@@ -20,7 +21,7 @@ public final class KafkaEventLog: EventLog {
         self.configuration = configuration
         self.replicationFactor = replicationFactor
         self.mockCluster = mockCluster
-        self.admin = try KafkaAdmin(configuration: configuration)
+        self.admin = try KafkaAdmin(configuration: configuration, keepAlive: mockCluster)
     }
 
     /// Creates missing topics; existing ones keep their partition count.
@@ -38,18 +39,22 @@ public final class KafkaEventLog: EventLog {
         try await admin.createTopics(topics, replicationFactor: replicationFactor)
     }
 
+    /// The partition count from cluster metadata (`.unknownTopic` when absent).
     public func partitionCount(of topic: String) async throws -> Int32 {
         try await admin.partitionCount(of: topic)
     }
 
+    /// High watermarks from `rd_kafka_query_watermark_offsets`.
     public func endOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
         try await admin.endOffsets(partitions)
     }
 
+    /// A new idempotent producer with its own connections and poll thread.
     public func makeProducer() async throws -> any EventProducer {
         try KafkaProducer(configuration: configuration)
     }
 
+    /// A new consumer, already subscribed or assigned as `configuration.partitions` says.
     public func makeConsumer(_ configuration: ConsumerConfiguration) async throws -> any EventConsumer {
         try await KafkaConsumer.make(configuration: self.configuration, consumer: configuration)
     }

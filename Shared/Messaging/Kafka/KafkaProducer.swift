@@ -94,10 +94,17 @@ public final class KafkaProducer: EventProducer, @unchecked Sendable {
                 batch.enqueueingFinished()
                 return
             }
+            // One argument array for the whole batch: librdkafka copies what it needs per message.
+            let vus = UnsafeMutablePointer<rd_kafka_vu_t>.allocate(capacity: 6)
+            vus.initialize(repeating: rd_kafka_vu_t(), count: 6)
+            defer {
+                vus.deinitialize(count: 6)
+                vus.deallocate()
+            }
             for (index, record) in records.enumerated() {
                 let rkt = topicHandles[record.topic]!
                 while true {
-                    let error = produce(rk: rk, rkt: rkt, partition: partitions[index], record: record,
+                    let error = produce(rk: rk, vus: vus, rkt: rkt, partition: partitions[index], record: record,
                                         opaque: batch.opaque(for: index))
                     guard let error else { break }
                     if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
@@ -118,12 +125,11 @@ public final class KafkaProducer: EventProducer, @unchecked Sendable {
         }
 
         private func produce(
-            rk: OpaquePointer, rkt: OpaquePointer, partition: Int32, record: OutgoingRecord,
-            opaque: UnsafeMutableRawPointer
+            rk: OpaquePointer, vus: UnsafeMutablePointer<rd_kafka_vu_t>, rkt: OpaquePointer, partition: Int32,
+            record: OutgoingRecord, opaque: UnsafeMutableRawPointer
         ) -> OpaquePointer? {
             record.key.withUnsafeBytes { key in
                 record.value.withUnsafeBytes { value in
-                    var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 6)
                     vus[0].vtype = RD_KAFKA_VTYPE_RKT
                     vus[0].u.rkt = rkt
                     vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
@@ -138,7 +144,7 @@ public final class KafkaProducer: EventProducer, @unchecked Sendable {
                     vus[4].u.ptr = opaque
                     vus[5].vtype = RD_KAFKA_VTYPE_MSGFLAGS
                     vus[5].u.i = RD_KAFKA_MSG_F_COPY
-                    return rd_kafka_produceva(rk, vus, vus.count)
+                    return rd_kafka_produceva(rk, vus, 6)
                 }
             }
         }
