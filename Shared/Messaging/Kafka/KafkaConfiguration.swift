@@ -21,6 +21,9 @@ public struct KafkaConfiguration: Sendable {
     public var requestTimeoutMs: Int
     /// Raw librdkafka properties applied last, e.g. `["security.protocol": "ssl"]`.
     public var extraProperties: [String: String]
+    /// Raw librdkafka properties for consumers only (e.g. `fetch.wait.max.ms`), applied after
+    /// `extraProperties`; producer and admin clients would warn about them.
+    public var consumerProperties: [String: String] = [:]
 
     /// Creates a configuration; defaults suit a low-latency exchange on a healthy cluster.
     public init(
@@ -69,6 +72,7 @@ public struct KafkaConfiguration: Sendable {
             ("auto.offset.reset", "earliest"),
             ("enable.partition.eof", "false"),
         ] + extraProperties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            + consumerProperties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Properties of the admin/metadata handle.
