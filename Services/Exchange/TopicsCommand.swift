@@ -25,7 +25,7 @@ struct TopicsCommand: AsyncParsableCommand {
         guard let endpoint = EventLogEndpoint(eventLog) else { throw ValidationError("bad --event-log \(eventLog)") }
         LoggingSetup.bootstrap(format: .text, level: .warning)
         let log = try await EventLogFactory.connect(endpoint, logger: .init(label: "exchange.topics"))
-        try await log.createTopics(Topics.all.map { TopicSpec(name: $0.name, partitions: $0.defaultPartitions) })
+        try await ServiceRuntime.ensureTopics(log)
         for topic in Topics.all {
             let count = try await log.partitionCount(of: topic.name)
             let ends = try await log.endOffsets((0..<count).map { TopicPartition(topic.name, $0) })

@@ -30,19 +30,25 @@ def http_status(url, timeout=1.0):
 
 
 class Stack:
-    def __init__(self, bin_dir):
+    def __init__(self, bin_dir, ports_offset=PORTS_OFFSET, event_log=None):
         self.bin_dir = os.path.abspath(bin_dir)
+        self.ports_offset = ports_offset
+        self.event_log = event_log
         self.data_dir = tempfile.mkdtemp(prefix="exchange-stack-")
         self.output = open(os.path.join(self.data_dir, "up.out"), "w+")
         self.process = None
-        self.rest = f"http://127.0.0.1:{8080 + PORTS_OFFSET}"
-        self.ws_port = 8090 + PORTS_OFFSET
-        self.admin = {name: f"http://127.0.0.1:{port + PORTS_OFFSET}" for name, port in SERVICES.items()}
+        self.rest = f"http://127.0.0.1:{8080 + ports_offset}"
+        self.ws_port = 8090 + ports_offset
+        self.redis_port = 6379 + ports_offset
+        self.admin = {name: f"http://127.0.0.1:{port + ports_offset}" for name, port in SERVICES.items()}
 
     def start(self):
+        command = [os.path.join(self.bin_dir, "exchange"), "up", "--data-dir", self.data_dir,
+                   "--ports-offset", str(self.ports_offset)]
+        if self.event_log:
+            command += ["--event-log", self.event_log]
         self.process = subprocess.Popen(
-            [os.path.join(self.bin_dir, "exchange"), "up", "--data-dir", self.data_dir,
-             "--ports-offset", str(PORTS_OFFSET)],
+            command,
             stdout=self.output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -64,10 +70,36 @@ class Stack:
         return self.output.read()[-4000:]
 
 
+def bin_dir():
+    return os.environ.get("EXCHANGE_BIN_DIR", ".build/debug")
+
+
 @pytest.fixture(scope="session")
 def stack():
-    bin_dir = os.environ.get("EXCHANGE_BIN_DIR", ".build/debug")
-    s = Stack(bin_dir)
+    s = Stack(bin_dir())
+    s.start()
+    yield s
+    if s.process.poll() is None:
+        s.process.kill()
+
+
+@pytest.fixture(scope="module")
+def kafka_mock():
+    """`exchange kafka-mock --brokers 3 --create-topics`: librdkafka's mock cluster, since no Kafka
+    broker can be installed on these machines. Yields its bootstrap address."""
+    process = subprocess.Popen(
+        [os.path.join(bin_dir(), "exchange"), "kafka-mock", "--brokers", "3", "--create-topics"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    bootstrap = process.stdout.readline().strip()
+    assert bootstrap, "kafka-mock printed no bootstrap address"
+    yield bootstrap
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 0
+
+
+@pytest.fixture(scope="module")
+def kafka_stack(kafka_mock):
+    s = Stack(bin_dir(), ports_offset=PORTS_OFFSET + 100, event_log=f"kafka://{kafka_mock}")
     s.start()
     yield s
     if s.process.poll() is None:

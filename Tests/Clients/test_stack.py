@@ -53,7 +53,7 @@ def test_topics_exist_on_the_event_log(stack):
     import subprocess
     out = subprocess.run(
         [os.path.join(stack.bin_dir, "exchange"), "topics", "--create", "--event-log",
-         f"redis://127.0.0.1:{6379 + int(os.environ.get('EXCHANGE_TEST_PORTS_OFFSET', '1000'))}"],
+         f"redis://127.0.0.1:{stack.redis_port}"],
         capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "orders.requests partitions=8" in out.stdout

@@ -140,4 +140,54 @@ struct ConsumerLoopTests {
             await producer.close()
         }
     }
+
+    @Test func readinessFollowsTheEventLogAndNothingIsLostAcrossAnOutage() async throws {
+        let server = try await RedisTestServer.start()
+        let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
+        try await log.createTopics([TopicSpec(name: "loop.in", partitions: 1), TopicSpec(name: Topics.deadLetters.name, partitions: 1)])
+        let producer = try await log.makeProducer()
+        _ = try await producer.send((0..<10).map { Self.request(user: UInt64($0), createdAt: Int64($0)) })
+        let health = HealthState()
+        let loop = ConsumerLoop<RecordTally>(
+            configuration: .init(groupID: "outage", topics: ["loop.in"], instance: "outage-test", snapshotEveryRecords: 5),
+            eventLog: log, store: SnapshotStore(directory: Self.snapshotDir()), health: health, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await loop.run() }
+            func waitFor(_ condition: @Sendable () -> Bool) async throws {
+                let end = ContinuousClock.now + .seconds(20)
+                while !condition() && ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            try await waitFor { loop.counters.applied >= 10 && health.isReady }
+            #expect(loop.counters.applied == 10)
+            #expect(health.isReady)
+
+            // Redis goes away (kill -9): the loop reports not ready instead of crashing.
+            await server.kill()
+            try await waitFor { !health.isReady }
+            #expect(!health.isReady)
+            #expect(health.snapshot["consumer.outage"]?.detail.contains("poll failed") == true)
+
+            // Redis comes back with its AOF: the loop recovers and continues exactly where it was.
+            try await server.launch()
+            // The producer's first call after the outage fails (retriable) and the next reconnects.
+            var appended = false
+            for _ in 0..<50 where !appended {
+                do {
+                    _ = try await producer.send((10..<15).map { Self.request(user: UInt64($0), createdAt: Int64($0)) })
+                    appended = true
+                } catch {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(appended)
+            try await waitFor { loop.counters.applied >= 15 && health.isReady }
+            #expect(loop.counters.applied == 15)
+            #expect(health.isReady)
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+        await producer.close()
+        await log.shutdown()
+        await server.teardown()
+    }
 }
