@@ -25,10 +25,10 @@ struct NotifierCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.resolve(service: "notifier", defaultAdminPort: DefaultPorts.notifierAdmin)
-        let environment = ProcessInfo.processInfo.environment
-        let host = wsHost ?? environment["EXCHANGE_WS_HOST"] ?? "127.0.0.1"
-        let port = try wsPort ?? Int(environment["EXCHANGE_WS_PORT"] ?? String(DefaultPorts.notifierWebSocket))
-            ?? { throw ValidationError("bad EXCHANGE_WS_PORT") }()
+        let ws = try ListenAddress.resolve(
+            host: wsHost, port: wsPort, environmentPrefix: "EXCHANGE_WS", defaultPort: DefaultPorts.notifierWebSocket)
+        let host = ws.host
+        let port = ws.port
         try await ServiceRuntime.run(configuration) { context in
             let router = Router()
             router.get("/health") { _, _ in Response(status: context.health.isReady ? .ok : .serviceUnavailable) }

@@ -22,12 +22,10 @@ struct OrderRouterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.resolve(service: "order-router", defaultAdminPort: DefaultPorts.orderRouterAdmin)
-        let environment = ProcessInfo.processInfo.environment
-        let host = apiHost ?? environment["EXCHANGE_API_HOST"] ?? "127.0.0.1"
-        let port = try apiPort ?? Int(environment["EXCHANGE_API_PORT"] ?? String(DefaultPorts.orderRouterAPI))
-            ?? { throw ValidationError("bad EXCHANGE_API_PORT") }()
+        let api = try ListenAddress.resolve(
+            host: apiHost, port: apiPort, environmentPrefix: "EXCHANGE_API", defaultPort: DefaultPorts.orderRouterAPI)
         try await StandardService.run(configuration, inputs: [Topics.ledgerEvents], processor: RecordTally.self) { context in
-            [RestAPI.make(host: host, port: port, context: context)]
+            [RestAPI.make(host: api.host, port: api.port, context: context)]
         }
     }
 }

@@ -1,33 +1,35 @@
-/// A user (account) of the exchange.
-public struct UserID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible, ExpressibleByIntegerLiteral {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public init(_ value: UInt64) { self.rawValue = value }
-    public init(integerLiteral value: UInt64) { self.rawValue = value }
+/// A typed 64-bit identifier: `UserID`, `OrderID` and `TradeID` share this one implementation but
+/// cannot be mixed up, because each has its own `Tag`.
+public struct Identifier<Tag: IdentifierTag>: RawRepresentable, Hashable, Comparable, Sendable, Codable,
+    CustomStringConvertible, ExpressibleByIntegerLiteral
+{
+    public var rawValue: Tag.RawValue
+    public init(rawValue: Tag.RawValue) { self.rawValue = rawValue }
+    public init(_ value: Tag.RawValue) { self.rawValue = value }
+    public init(integerLiteral value: Tag.RawValue) { self.rawValue = value }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { String(rawValue) }
+}
+
+/// Names an identifier kind and its integer type.
+public protocol IdentifierTag: Sendable {
+    associatedtype RawValue: FixedWidthInteger & Sendable & Codable & _ExpressibleByBuiltinIntegerLiteral
+}
+
+public enum UserTag: IdentifierTag { public typealias RawValue = UInt64 }
+public enum OrderTag: IdentifierTag { public typealias RawValue = UInt64 }
+public enum TradeTag: IdentifierTag { public typealias RawValue = Int64 }
+
+/// A user (account) of the exchange.
+public typealias UserID = Identifier<UserTag>
+/// An order id: 64-bit, unique across the exchange, time-ordered (see `OrderIDGenerator`).
+public typealias OrderID = Identifier<OrderTag>
+/// A trade id, dense per symbol from 1 as on Binance.
+public typealias TradeID = Identifier<TradeTag>
+
+extension Identifier where Tag == UserTag {
     /// The partition key of user-keyed topics.
     public var partitionKey: String { String(rawValue) }
-}
-
-/// An order id: 64-bit, unique across the exchange, time-ordered (see `OrderIDGenerator`).
-public struct OrderID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible, ExpressibleByIntegerLiteral {
-    public var rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public init(_ value: UInt64) { self.rawValue = value }
-    public init(integerLiteral value: UInt64) { self.rawValue = value }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { String(rawValue) }
-}
-
-/// A trade id, dense per symbol from 1 as on Binance.
-public struct TradeID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible, ExpressibleByIntegerLiteral {
-    public var rawValue: Int64
-    public init(rawValue: Int64) { self.rawValue = rawValue }
-    public init(_ value: Int64) { self.rawValue = value }
-    public init(integerLiteral value: Int64) { self.rawValue = value }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { String(rawValue) }
 }
 
 /// A trading pair's name as Binance spells it (`BTCUSDT`): 1-20 of A-Z, 0-9, `-`, `_`, `.`.
