@@ -23,18 +23,32 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var object: [String: Any] = [
-            "ts": Self.timestamp(),
-            "level": event.level.rawValue,
-            "label": label,
-            "msg": event.message.description,
-            "source": event.source,
-        ]
-        for (key, value) in merged { object[key] = Self.json(value) }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        data.append(0x0a)
-        FileHandle.standardError.write(data)
+        let line = Self.render(
+            level: event.level, label: label, message: event.message.description, source: event.source,
+            metadata: merged, date: Date())
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
+
+    /// One log line: a JSON object with `ts`, `level`, `label`, `msg`, `source` and the metadata
+    /// keys (sorted), so log shippers can index every field.
+    public static func render(
+        level: Logger.Level, label: String, message: String, source: String, metadata: Logger.Metadata, date: Date
+    ) -> String {
+        var object: [String: Any] = [
+            "ts": timestampStyle.format(date),
+            "level": level.rawValue,
+            "label": label,
+            "msg": message,
+            "source": source,
+        ]
+        for (key, value) in metadata { object[key] = json(value) }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return #"{"level":"error","msg":"unencodable log event"}"#
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     private static func json(_ value: Logger.Metadata.Value) -> Any {
         switch value {
@@ -43,13 +57,6 @@ public struct JSONLogHandler: LogHandler {
         case .array(let values): return values.map(json)
         case .dictionary(let dict): return dict.mapValues(json)
         }
-    }
-
-    private static func timestamp() -> String {
-        let now = Date()
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: now)
     }
 }
 
