@@ -60,6 +60,42 @@ def test_topics_exist_on_the_event_log(stack):
     assert "dead.letters partitions=1" in out.stdout
 
 
+def test_garbage_on_a_topic_is_dead_lettered_and_the_consumer_goes_on(stack):
+    import subprocess
+    # A record no service can decode, appended to orders.requests (partition 0) behind the
+    # services' back, the way a buggy producer would.
+    added = subprocess.run(
+        ["redis-cli", "-p", str(stack.redis_port), "XADD", "orders.requests:0", "0-*",
+         "k", "42", "v", "not an envelope", "t", str(int(time.time() * 1000))],
+        capture_output=True, text=True, timeout=10)
+    assert added.returncode == 0 and added.stdout.startswith("0-"), added
+    letter = None
+    deadline = time.time() + 20
+    while letter is None and time.time() < deadline:
+        tail = subprocess.run(
+            [os.path.join(stack.bin_dir, "exchange"), "tail", "dead.letters",
+             "--event-log", f"redis://127.0.0.1:{stack.redis_port}"],
+            capture_output=True, text=True, timeout=30)
+        assert tail.returncode == 0, tail.stderr
+        for line in tail.stdout.splitlines():
+            record = json.loads(line)
+            dead = record["envelope"]["deadLetter"]
+            if dead["consumerGroup"] == "ledger":
+                letter = (record, dead)
+        time.sleep(0.2)
+    assert letter is not None, "the ledger did not dead-letter the record"
+    record, dead = letter
+    assert record["topic"] == "dead.letters" and record["key"] == "orders.requests"
+    assert dead["sourceTopic"] == "orders.requests"
+    assert "not an exchange.v1 envelope" in dead["reason"]
+    import base64
+    assert base64.b64decode(dead["value"]) == b"not an envelope"
+    with urllib.request.urlopen(stack.admin["ledger"] + "/metrics", timeout=2) as response:
+        metrics = response.read().decode()
+    assert 'exchange_deadletter_records{group="ledger"} 1' in metrics
+    assert http_status(stack.admin["ledger"] + "/health/ready") == 200
+
+
 def test_zz_ctrl_c_stops_everything_cleanly(stack):
     code = stack.stop()
     assert code == 0, stack.log()
