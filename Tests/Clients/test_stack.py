@@ -96,6 +96,27 @@ def test_garbage_on_a_topic_is_dead_lettered_and_the_consumer_goes_on(stack):
     assert http_status(stack.admin["ledger"] + "/health/ready") == 200
 
 
+def test_a_crashed_child_is_restarted(stack):
+    import signal
+    import subprocess
+    matching = os.path.realpath(os.path.join(stack.bin_dir, "matching"))
+    found = subprocess.run(["pgrep", "-P", str(stack.process.pid), "-f", matching], capture_output=True, text=True)
+    pids = found.stdout.split()
+    assert len(pids) == 1, found
+    os.kill(int(pids[0]), signal.SIGKILL)
+    deadline = time.time() + 30
+    restarted = None
+    while time.time() < deadline:
+        again = subprocess.run(["pgrep", "-P", str(stack.process.pid), "-f", matching], capture_output=True, text=True)
+        new = [pid for pid in again.stdout.split() if pid != pids[0]]
+        if new and http_status(stack.admin["matching"] + "/health/ready") == 200:
+            restarted = new[0]
+            break
+        time.sleep(0.2)
+    assert restarted is not None, stack.log()
+    assert "child exited; restarting" in stack.log()
+
+
 def test_zz_ctrl_c_stops_everything_cleanly(stack):
     code = stack.stop()
     assert code == 0, stack.log()
