@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ExchangeProtocol", targets: ["ExchangeProtocol"]),
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
+        .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
         .executable(name: "market-data", targets: ["MarketData"]),
         .executable(name: "matching", targets: ["Matching"]),
         .executable(name: "ledger", targets: ["Ledger"]),
@@ -43,6 +44,11 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Shared/ExchangeProtocol",
             exclude: ["Protos"]
+        ),
+        .target(
+            name: "MatchingEngine",
+            dependencies: ["ExchangeProtocol"],
+            path: "Shared/MatchingEngine"
         ),
         .target(
             name: "Messaging",
@@ -90,13 +96,14 @@ let package = Package(
         .executableTarget(
             name: "ExchangeCLI",
             dependencies: [
-                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka",
+                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/Exchange"
         ),
+        .testTarget(name: "MatchingEngineTests", dependencies: ["MatchingEngine", "ExchangeProtocol"], path: "Tests/MatchingEngineTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),
         .target(name: "ExchangeTestSupport", dependencies: ["Messaging"], path: "Tests/Support"),
         .testTarget(
