@@ -73,7 +73,7 @@ let package = Package(
             path: "Shared/ServiceKit"
         ),
         .executableTarget(name: "MarketData", dependencies: ["ServiceKit"], path: "Services/MarketData"),
-        .executableTarget(name: "Matching", dependencies: ["ServiceKit"], path: "Services/Matching"),
+        .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine"], path: "Services/Matching"),
         .executableTarget(name: "Ledger", dependencies: ["ServiceKit"], path: "Services/Ledger"),
         .executableTarget(
             name: "Notifier",

@@ -28,7 +28,7 @@ public enum EnvelopeSamples {
             """))),
         ("funded_order", .fundedOrder(try! Exchange_V1_FundedOrder(jsonString: """
             {"order":\(placeOrder),"makerCommissionRate":"100000","takerCommissionRate":"75000","reservedAsset":"BTC",
-             "reservedAmount":"100000","quoteBudget":"12345"}
+             "reservedAmount":"100000","quoteBudget":"12345","baseAsset":"BTC","quoteAsset":"USDT"}
             """))),
         ("order_rejected", .orderRejected(try! Exchange_V1_OrderRejected(jsonString: """
             {"userId":"42","symbol":"BTCUSDT","orderId":"5","clientOrderId":"x","code":-2010,

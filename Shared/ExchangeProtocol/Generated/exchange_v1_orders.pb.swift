@@ -273,6 +273,11 @@ public nonisolated struct Exchange_V1_FundedOrder: Sendable {
   /// MARKET BUY by quantity: spend at most this much quote
   public var quoteBudget: Int64 = 0
 
+  /// the symbol's assets, so fills carry the commission asset
+  public var baseAsset: String = String()
+
+  public var quoteAsset: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -726,7 +731,7 @@ nonisolated extension Exchange_V1_AmendOrder: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FundedOrder"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{3}maker_commission_rate\0\u{3}taker_commission_rate\0\u{3}reserved_asset\0\u{3}reserved_amount\0\u{3}quote_budget\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{3}maker_commission_rate\0\u{3}taker_commission_rate\0\u{3}reserved_asset\0\u{3}reserved_amount\0\u{3}quote_budget\0\u{3}base_asset\0\u{3}quote_asset\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -740,6 +745,8 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
       case 4: try { try decoder.decodeSingularStringField(value: &self.reservedAsset) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.reservedAmount) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.quoteBudget) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.baseAsset) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.quoteAsset) }()
       default: break
       }
     }
@@ -768,6 +775,12 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
     if self.quoteBudget != 0 {
       try visitor.visitSingularInt64Field(value: self.quoteBudget, fieldNumber: 6)
     }
+    if !self.baseAsset.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseAsset, fieldNumber: 7)
+    }
+    if !self.quoteAsset.isEmpty {
+      try visitor.visitSingularStringField(value: self.quoteAsset, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -778,6 +791,8 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
     if lhs.reservedAsset != rhs.reservedAsset {return false}
     if lhs.reservedAmount != rhs.reservedAmount {return false}
     if lhs.quoteBudget != rhs.quoteBudget {return false}
+    if lhs.baseAsset != rhs.baseAsset {return false}
+    if lhs.quoteAsset != rhs.quoteAsset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -5,7 +5,7 @@ import ServiceKit
 /// `matching`: one order book per internal symbol. Until the matching core lands (issue 3) it
 /// consumes `matching.commands` with the tallying processor, snapshots and exposes health/metrics.
 @main
-struct MatchingCommand: AsyncParsableCommand {
+struct MatchingServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matching", abstract: "Matching engine: consumes matching.commands, emits matching.events.")
 

@@ -1,0 +1,276 @@
+import ExchangeProtocol
+import Foundation
+import MatchingEngine
+import ServiceKit
+
+/// The matching service's core: one `Book` per symbol, fed from `matching.commands`, answering
+/// with `matching.events`. Pure and deterministic like the books (times come from the inputs), so
+/// the consumer loop can snapshot it and replay it.
+struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
+    private(set) var books: [String: Book] = [:]
+    /// Reused between commands so the hot path does not allocate an event array per command.
+    private var scratch: [MatchingEvent] = []
+
+    init() {}
+
+    /// State: for each symbol in sorted order, the symbol, base and quote assets, and the book's
+    /// own snapshot, each length-prefixed.
+    init(state: [UInt8]) throws {
+        var reader = ByteReader(state)
+        let count = try reader.readInt()
+        for _ in 0..<count {
+            let symbol = try reader.readString()
+            _ = try reader.readString()  // base asset (kept in the book's rules, read for layout checks)
+            _ = try reader.readString()  // quote asset
+            books[symbol] = try Book(snapshot: try reader.readBytes())
+        }
+    }
+
+    func encodeState() -> [UInt8] {
+        var writer = ByteWriter()
+        writer.writeInt(Int64(books.count))
+        for symbol in books.keys.sorted() {
+            let book = books[symbol]!
+            writer.writeString(symbol)
+            writer.writeString(book.rules.baseAsset)
+            writer.writeString(book.rules.quoteAsset)
+            writer.writeBytes(book.snapshot())
+        }
+        return writer.bytes
+    }
+
+    /// Hash of every book's state, in symbol order (equal for equal states).
+    func stateHash() -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for symbol in books.keys.sorted() {
+            for byte in symbol.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            hash = (hash ^ books[symbol]!.stateHash()) &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput] {
+        let envelope = input.envelope
+        let time = envelope.emittedAtMs
+        let command: (symbol: String, command: MatchingCommand)
+        switch envelope.payload {
+        case .fundedOrder(let funded):
+            guard let request = Self.orderRequest(funded, time: time) else {
+                return [rejection(envelope, symbol: funded.order.symbol, userID: funded.order.userID, orderID: funded.order.orderID,
+                                  clientOrderID: funded.order.clientOrderID, code: -1013, message: "Invalid order.")]
+            }
+            if books[funded.order.symbol] == nil {
+                books[funded.order.symbol] = Book(rules: SymbolRules(
+                    symbol: funded.order.symbol, baseAsset: funded.baseAsset, quoteAsset: funded.quoteAsset))
+            }
+            command = (funded.order.symbol, .place(request))
+        case .cancelOrder(let cancel):
+            command = (cancel.symbol, .cancel(Self.cancelRequest(cancel, time: time)))
+        case .cancelOpenOrders(let cancel):
+            command = (cancel.symbol, .cancelAll(userID: cancel.userID, time: time))
+        case .amendOrder(let amend):
+            command = (amend.symbol, .amend(AmendRequest(
+                userID: amend.userID, orderID: amend.orderID, origClientOrderID: amend.origClientOrderID,
+                newClientOrderID: amend.newClientOrderID, newQuantity: amend.newQuantity, time: time)))
+        case .cancelReplaceOrder(let replace):
+            // The new leg must be funded by the ledger first; until the ledger forwards a funded
+            // cancel-replace (issue 4), refuse it rather than match an unfunded order.
+            return [rejection(envelope, symbol: replace.symbol, userID: replace.userID, orderID: replace.place.orderID,
+                              clientOrderID: replace.place.clientOrderID, code: -1020, message: "This operation is not supported.")]
+        default:
+            return []
+        }
+        guard var book = books[command.symbol] else {
+            // No order was ever placed on this symbol: nothing to cancel or amend.
+            let userID: UInt64
+            switch command.command {
+            case .cancel(let c): userID = c.userID
+            case .amend(let a): userID = a.userID
+            case .cancelAll(let user, _): userID = user
+            default: userID = 0
+            }
+            return [rejection(envelope, symbol: command.symbol, userID: userID, orderID: 0, clientOrderID: "",
+                              code: BookRejection.unknownOrder.code, message: BookRejection.unknownOrder.message)]
+        }
+        scratch.removeAll(keepingCapacity: true)
+        book.apply(command.command, into: &scratch)
+        books[command.symbol] = book
+        return outputs(for: scratch, symbol: command.symbol, rules: book.rules, input: envelope)
+    }
+
+    // MARK: Wire mapping
+
+    static func orderRequest(_ funded: Exchange_V1_FundedOrder, time: Int64) -> OrderRequest? {
+        let order = funded.order
+        guard let side = Side(proto: order.side), let type = OrderType(proto: order.type) else { return nil }
+        let stp: SelfTradePreventionMode? = SelfTradePreventionMode(proto: order.selfTradePreventionMode)
+        return OrderRequest(
+            orderID: order.orderID, userID: order.userID, clientOrderID: order.clientOrderID, side: side, type: type,
+            timeInForce: TimeInForce(proto: order.timeInForce) ?? .gtc, price: order.price, quantity: order.quantity,
+            quoteOrderQty: order.quoteOrderQty, stopPrice: order.stopPrice, icebergQty: order.icebergQty,
+            selfTradePrevention: stp, quoteBudget: funded.quoteBudget, makerCommissionRate: funded.makerCommissionRate,
+            takerCommissionRate: funded.takerCommissionRate, strategyID: order.strategyID, strategyType: order.strategyType,
+            time: time)
+    }
+
+    static func cancelRequest(_ cancel: Exchange_V1_CancelOrder, time: Int64) -> CancelRequest {
+        CancelRequest(
+            userID: cancel.userID, orderID: cancel.orderID, origClientOrderID: cancel.origClientOrderID,
+            newClientOrderID: cancel.newClientOrderID, cancelRestrictions: CancelRestrictions(proto: cancel.cancelRestrictions),
+            time: time)
+    }
+
+    /// Reports, trades and rejections in the book's order, keyed by symbol, then one `BookDelta`
+    /// with every level the command changed (final quantity per level, update ids first..last).
+    private func outputs(for events: [MatchingEvent], symbol: String, rules: SymbolRules, input: Exchange_V1_Envelope) -> [ProcessorOutput] {
+        var outputs: [ProcessorOutput] = []
+        var delta = Exchange_V1_BookDelta()
+        var bidIndex: [Int64: Int] = [:]
+        var askIndex: [Int64: Int] = [:]
+        for event in events {
+            switch event {
+            case .report(let report):
+                outputs.append(output(.orderUpdate(Self.orderUpdate(report, symbol: symbol, rules: rules)), symbol: symbol, input: input))
+            case .trade(let trade):
+                outputs.append(output(.trade(Self.trade(trade, rules: rules)), symbol: symbol, input: input))
+            case .rejected(let rejected):
+                outputs.append(rejection(input, symbol: symbol, userID: rejected.userID, orderID: rejected.orderID,
+                                         clientOrderID: rejected.clientOrderID, code: rejected.code, message: rejected.message))
+            case .levelChanged(let side, let price, let quantity, let updateID):
+                if delta.firstUpdateID == 0 { delta.firstUpdateID = updateID }
+                delta.lastUpdateID = updateID
+                var level = Exchange_V1_PriceLevel()
+                level.price = price
+                level.quantity = quantity
+                if side == .buy {
+                    if let at = bidIndex[price] { delta.bids[at] = level } else { bidIndex[price] = delta.bids.count; delta.bids.append(level) }
+                } else {
+                    if let at = askIndex[price] { delta.asks[at] = level } else { askIndex[price] = delta.asks.count; delta.asks.append(level) }
+                }
+            }
+        }
+        if delta.lastUpdateID != 0 {
+            delta.symbol = symbol
+            delta.eventTime = input.emittedAtMs
+            outputs.append(output(.bookDelta(delta), symbol: symbol, input: input))
+        }
+        return outputs
+    }
+
+    private func output(_ payload: Exchange_V1_Envelope.OneOf_Payload, symbol: String, input: Exchange_V1_Envelope) -> ProcessorOutput {
+        ProcessorOutput(
+            topic: Topics.matchingEvents.name, key: symbol,
+            envelope: Exchange_V1_Envelope(
+                payload: payload, requestID: input.requestID, replyTo: input.replyTo,
+                createdAtMs: input.createdAtMs, emittedAtMs: input.emittedAtMs))
+    }
+
+    private func rejection(
+        _ input: Exchange_V1_Envelope, symbol: String, userID: UInt64, orderID: UInt64, clientOrderID: String, code: Int32, message: String
+    ) -> ProcessorOutput {
+        var rejected = Exchange_V1_OrderRejected()
+        rejected.userID = userID
+        rejected.symbol = symbol
+        rejected.orderID = orderID
+        rejected.clientOrderID = clientOrderID
+        rejected.code = code
+        rejected.msg = message
+        rejected.time = input.emittedAtMs
+        return output(.orderRejected(rejected), symbol: symbol, input: input)
+    }
+
+    static func orderUpdate(_ r: ExecutionReport, symbol: String, rules: SymbolRules) -> Exchange_V1_OrderUpdate {
+        var u = Exchange_V1_OrderUpdate()
+        u.userID = r.userID
+        u.symbol = symbol
+        u.orderID = r.orderID
+        u.clientOrderID = r.clientOrderID
+        u.origClientOrderID = r.origClientOrderID
+        u.side = r.side.proto
+        u.type = r.type.proto
+        u.timeInForce = r.timeInForce.proto
+        u.quantity = r.quantity
+        u.price = r.price
+        u.stopPrice = r.stopPrice
+        u.icebergQty = r.icebergQty
+        u.quoteOrderQty = r.quoteOrderQty
+        u.executionType = r.executionType.proto
+        u.status = r.status.proto
+        u.rejectReason = r.rejectReason
+        u.lastExecutedQty = r.lastExecutedQty
+        u.cumulativeFilledQty = r.cumulativeQty
+        u.cumulativeQuoteQty = r.cumulativeQuoteQty
+        u.lastExecutedPrice = r.lastPrice
+        u.lastQuoteQty = r.lastQuoteQty
+        u.commissionAmount = r.commission
+        u.commissionAsset = r.commissionAsset
+        u.transactionTime = r.transactionTime
+        u.tradeID = r.tradeID
+        u.isMaker = r.isMaker
+        u.isWorking = r.isWorking
+        u.workingTime = r.workingTime
+        u.orderCreationTime = r.orderCreationTime
+        u.selfTradePreventionMode = r.selfTradePrevention.proto
+        u.preventedMatchID = r.preventedMatchID
+        u.preventedQuantity = r.preventedQuantity
+        u.lastPreventedQuantity = r.lastPreventedQuantity
+        u.strategyID = r.strategyID
+        u.strategyType = r.strategyType
+        return u
+    }
+
+    static func trade(_ t: TradeEvent, rules: SymbolRules) -> Exchange_V1_Trade {
+        var trade = Exchange_V1_Trade()
+        trade.symbol = rules.symbol
+        trade.tradeID = t.tradeID
+        trade.price = t.price
+        trade.quantity = t.quantity
+        trade.quoteQuantity = t.quoteQuantity
+        trade.buyerOrderID = t.buyerOrderID
+        trade.sellerOrderID = t.sellerOrderID
+        trade.buyerUserID = t.buyerUserID
+        trade.sellerUserID = t.sellerUserID
+        trade.buyerIsMaker = t.buyerIsMaker
+        trade.time = t.time
+        trade.buyerCommission = t.buyerCommission
+        trade.sellerCommission = t.sellerCommission
+        trade.baseAsset = rules.baseAsset
+        trade.quoteAsset = rules.quoteAsset
+        return trade
+    }
+}
+
+/// Little-endian, length-prefixed encoding of the processor's state.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func writeInt(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func writeBytes(_ value: [UInt8]) {
+        writeInt(Int64(value.count))
+        bytes += value
+    }
+    mutating func writeString(_ value: String) { writeBytes(Array(value.utf8)) }
+}
+
+/// Reads what `ByteWriter` wrote; throws on truncation.
+struct ByteReader {
+    let bytes: [UInt8]
+    var index = 0
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    struct Truncated: Error {}
+
+    mutating func readInt() throws -> Int64 {
+        guard index + 8 <= bytes.count else { throw Truncated() }
+        var value: Int64 = 0
+        for i in 0..<8 { value |= Int64(bytes[index + i]) << (8 * i) }
+        index += 8
+        return value
+    }
+    mutating func readBytes() throws -> [UInt8] {
+        let count = Int(try readInt())
+        guard count >= 0, index + count <= bytes.count else { throw Truncated() }
+        defer { index += count }
+        return Array(bytes[index..<index + count])
+    }
+    mutating func readString() throws -> String { String(decoding: try readBytes(), as: UTF8.self) }
+}
