@@ -17,7 +17,7 @@ enum Differential {
     /// Total commands for a default run; `DIFF_COMMANDS` overrides it (e.g. 5000000 for a soak).
     static var totalCommands: Int {
         if let text = getenv("DIFF_COMMANDS"), let value = Int(String(cString: text)), value > 0 { return value }
-        return 300_000
+        return 200_000
     }
 
     /// The seeds of `chunk` out of `chunks`, covering `totalCommands` overall.

@@ -8,14 +8,14 @@ private let chunks = 8
 @Suite("Differential: ReferenceBook vs ReferenceBook restored from snapshots")
 struct DifferentialTests {
     /// The same stream into a straight ReferenceBook and one restored from its own snapshot every
-    /// 97 commands (plus both halfway): tests determinism and that snapshots carry every bit of
+    /// 197 commands (plus both halfway): tests determinism and that snapshots carry every bit of
     /// state that matters. `DIFF_COMMANDS` scales the total.
     @Test(arguments: 0..<chunks)
     func referenceAgreesWithItsRestoredSelf(chunk: Int) {
         for seed in Differential.seeds(chunk: chunk, of: chunks) {
             let failure = Differential.run(
                 ReferenceBook.self, ReferenceBook.self, seed: seed,
-                options: .init(restoreBEvery: 97, snapshotHalfway: true, hashEvery: 50))
+                options: .init(restoreBEvery: 197, snapshotHalfway: true, hashEvery: 50))
             #expect(failure == nil, "\(failure ?? "")")
             if failure != nil { return }
         }

@@ -112,8 +112,16 @@ struct FNV1a64 {
         value &*= 0x0000_0100_0000_01b3
     }
 
+    /// 8 bytes, least significant first.
     mutating func add(_ v: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { add(byte: UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        // A plain while loop: `stride` costs generic-metadata lookups per step in debug builds.
+        var rest = v
+        var i = 0
+        while i < 8 {
+            add(byte: UInt8(truncatingIfNeeded: rest))
+            rest >>= 8
+            i += 1
+        }
     }
 
     mutating func add(_ v: Int64) { add(UInt64(bitPattern: v)) }
@@ -128,8 +136,9 @@ struct FNV1a64 {
 struct SnapshotWriter {
     var bytes: [UInt8] = []
 
+    /// 8 bytes, little-endian.
     mutating func uint(_ v: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     mutating func int(_ v: Int64) { uint(UInt64(bitPattern: v)) }
@@ -183,9 +192,16 @@ struct SnapshotReader {
         return bytes[offset]
     }
 
+    /// 8 bytes, little-endian.
     mutating func uint() throws -> UInt64 {
+        guard bytes.count - offset >= 8 else { throw ReferenceBookSnapshotError.truncated }
         var v: UInt64 = 0
-        for shift in stride(from: 0, to: 64, by: 8) { v |= UInt64(try byte()) << UInt64(shift) }
+        var i = 7
+        while i >= 0 {
+            v = v << 8 | UInt64(bytes[offset + i])
+            i -= 1
+        }
+        offset += 8
         return v
     }
 

@@ -126,7 +126,7 @@ public struct ReferenceBook: OrderBookEngine {
     }
 
     func validate(_ r: OrderRequest) -> (code: Int32, message: String)? {
-        if !r.clientOrderID.isEmpty && openOrders(of: r.userID).contains(where: { $0.clientOrderID == r.clientOrderID }) {
+        if !r.clientOrderID.isEmpty && hasOpenOrder(userID: r.userID, clientOrderID: r.clientOrderID) {
             return BookRejection.duplicateOrder
         }
         let stp = r.selfTradePrevention ?? rules.defaultSelfTradePrevention
@@ -135,9 +135,10 @@ public struct ReferenceBook: OrderBookEngine {
         }
         // AMBIGUITY: "negative values anywhere" = any of the eight amount fields (not ids, times
         // or strategy fields).
-        let amounts = [r.price, r.quantity, r.quoteOrderQty, r.stopPrice, r.icebergQty, r.quoteBudget,
-                       r.makerCommissionRate, r.takerCommissionRate]
-        if amounts.contains(where: { $0 < 0 }) { return BookRejection.badQuantity }
+        if r.price < 0 || r.quantity < 0 || r.quoteOrderQty < 0 || r.stopPrice < 0 || r.icebergQty < 0
+            || r.quoteBudget < 0 || r.makerCommissionRate < 0 || r.takerCommissionRate < 0 {
+            return BookRejection.badQuantity
+        }
         switch r.type {
         case .limit, .limitMaker, .stopLossLimit, .takeProfitLimit:
             if r.price <= 0 || r.quantity <= 0 { return BookRejection.badQuantity }
@@ -164,11 +165,9 @@ public struct ReferenceBook: OrderBookEngine {
                 }
             }
         }
-        if lastTradePrice > 0 {
-            let probe = ReferenceOrder(request: r, stp: stp)
-            if probe.isStopType && probe.stopTriggers(lastTradePrice: lastTradePrice) {
-                return BookRejection.stopWouldTrigger
-            }
+        if lastTradePrice > 0 && ReferenceOrder.stopTriggers(
+            type: r.type, side: r.side, stopPrice: r.stopPrice, lastTradePrice: lastTradePrice) {
+            return BookRejection.stopWouldTrigger
         }
         return nil
     }
@@ -445,6 +444,19 @@ public struct ReferenceBook: OrderBookEngine {
         (bids + asks + stops).filter { $0.userID == userID }
     }
 
+    /// Whether `userID` has an open order (resting or stop) with this clientOrderID.
+    func hasOpenOrder(userID: UInt64, clientOrderID: String) -> Bool {
+        func scan(_ list: [ReferenceOrder]) -> Bool {
+            var i = 0
+            while i < list.count {
+                if list[i].userID == userID && list[i].clientOrderID == clientOrderID { return true }
+                i += 1
+            }
+            return false
+        }
+        return scan(bids) || scan(asks) || scan(stops)
+    }
+
     func order(at location: Location) -> ReferenceOrder {
         switch location {
         case .resting(.buy, let i): return bids[i]
@@ -457,18 +469,21 @@ public struct ReferenceBook: OrderBookEngine {
     /// clientOrderID. AMBIGUITY: an empty `origClientOrderID` never matches; should several open
     /// orders share a clientOrderID (only possible through amend), the lowest orderID wins.
     func find(userID: UInt64, orderID: UInt64, clientOrderID: String) -> Location? {
-        var candidates: [Location] = []
-        for i in bids.indices { candidates.append(.resting(.buy, i)) }
-        for i in asks.indices { candidates.append(.resting(.sell, i)) }
-        for i in stops.indices { candidates.append(.stop(i)) }
-        var best: Location?
-        for location in candidates {
-            let o = order(at: location)
-            guard o.userID == userID else { continue }
+        var best: (location: Location, orderID: UInt64)?
+        func consider(_ o: ReferenceOrder, _ location: Location) {
+            guard o.userID == userID else { return }
             let hit = orderID != 0 ? o.orderID == orderID : (!clientOrderID.isEmpty && o.clientOrderID == clientOrderID)
-            if hit && (best == nil || o.orderID < order(at: best!).orderID) { best = location }
+            if hit && (best == nil || o.orderID < best!.orderID) { best = (location, o.orderID) }
         }
-        return best
+        // Index loops rather than `enumerated()`: the reference book must stay quick in debug
+        // builds, where the differential tests run it hundreds of thousands of times.
+        var i = 0
+        while i < bids.count { consider(bids[i], .resting(.buy, i)); i += 1 }
+        i = 0
+        while i < asks.count { consider(asks[i], .resting(.sell, i)); i += 1 }
+        i = 0
+        while i < stops.count { consider(stops[i], .stop(i)); i += 1 }
+        return best?.location
     }
 
     /// Returns whether the order was canceled.
@@ -585,7 +600,12 @@ public struct ReferenceBook: OrderBookEngine {
     /// AMBIGUITY: emitted whenever the contract says so, even if the quantity did not change.
     mutating func emitLevel(side: Side, price: Int64, into events: inout [MatchingEvent]) {
         let orders = side == .buy ? bids : asks
-        let quantity = orders.filter { $0.price == price }.reduce(0) { $0 + $1.visible }
+        var quantity: Int64 = 0
+        var i = 0
+        while i < orders.count {
+            if orders[i].price == price { quantity += orders[i].visible }
+            i += 1
+        }
         events.append(.levelChanged(side: side, price: price, quantity: quantity, updateID: nextUpdateID))
         nextUpdateID += 1
     }

@@ -114,6 +114,11 @@ struct ReferenceOrder: Sendable, Equatable {
 
     /// Stop trigger condition against the last trade price.
     func stopTriggers(lastTradePrice last: Int64) -> Bool {
+        Self.stopTriggers(type: type, side: side, stopPrice: stopPrice, lastTradePrice: last)
+    }
+
+    /// Stop trigger condition; false for non-stop types.
+    static func stopTriggers(type: OrderType, side: Side, stopPrice: Int64, lastTradePrice last: Int64) -> Bool {
         switch (type, side) {
         case (.stopLoss, .buy), (.stopLossLimit, .buy): return last >= stopPrice
         case (.stopLoss, .sell), (.stopLossLimit, .sell): return last <= stopPrice
