@@ -104,6 +104,11 @@ let package = Package(
             path: "Services/Exchange"
         ),
         .testTarget(name: "MatchingEngineTests", dependencies: ["MatchingEngine", "ExchangeProtocol"], path: "Tests/MatchingEngineTests"),
+        .testTarget(
+            name: "MatchingServiceTests",
+            dependencies: ["Matching", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol"],
+            path: "Tests/MatchingServiceTests"
+        ),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),
         .target(name: "ExchangeTestSupport", dependencies: ["Messaging"], path: "Tests/Support"),
         .testTarget(

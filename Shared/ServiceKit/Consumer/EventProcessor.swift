@@ -5,6 +5,11 @@ import Messaging
 public struct ProcessorInput: Sendable {
     public var record: ConsumedRecord
     public var envelope: Exchange_V1_Envelope
+
+    public init(record: ConsumedRecord, envelope: Exchange_V1_Envelope) {
+        self.record = record
+        self.envelope = envelope
+    }
 }
 
 /// A record a processor wants appended. The loop stamps its deterministic event id.
