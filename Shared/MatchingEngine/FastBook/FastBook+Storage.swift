@@ -1,0 +1,219 @@
+import ExchangeProtocol
+
+/// Pool, indexes, price levels, user lists and the stop list: the O(1)/O(log n) plumbing.
+extension FastBook {
+    // MARK: - Pool and indexes
+
+    /// Stores `order` in a free slot (or a new one) and registers it in the id, client-id and user indexes.
+    mutating func allocate(_ order: FastBookOrder) -> Int32 {
+        let slot: Int32
+        if freeHead >= 0 {
+            slot = freeHead
+            freeHead = pool[Int(slot)].next
+            pool[Int(slot)] = order
+        } else {
+            slot = Int32(pool.count)
+            pool.append(order)
+        }
+        let i = Int(slot)
+        byID[order.orderID] = slot
+        if !order.clientOrderID.isEmpty {
+            byClientID[FastBookClientKey(userID: order.userID, clientOrderID: order.clientOrderID)] = slot
+        }
+        let user: Int32
+        if let known = userSlots[order.userID] {
+            user = known
+        } else {
+            user = Int32(userHeads.count)
+            userSlots[order.userID] = user
+            userHeads.append(-1)
+        }
+        let head = userHeads[Int(user)]
+        pool[i].userSlot = user
+        pool[i].userPrev = -1
+        pool[i].userNext = head
+        if head >= 0 { pool[Int(head)].userPrev = slot }
+        userHeads[Int(user)] = slot
+        return slot
+    }
+
+    /// Unregisters the order and puts its slot on the free list.
+    mutating func release(_ slot: Int32) {
+        let i = Int(slot)
+        let orderID = pool[i].orderID
+        byID.removeValue(forKey: orderID)
+        if !pool[i].clientOrderID.isEmpty {
+            let key = FastBookClientKey(userID: pool[i].userID, clientOrderID: pool[i].clientOrderID)
+            if byClientID[key] == slot { byClientID.removeValue(forKey: key) }
+        }
+        let (prev, next, user) = (pool[i].userPrev, pool[i].userNext, pool[i].userSlot)
+        if prev >= 0 { pool[Int(prev)].userNext = next } else { userHeads[Int(user)] = next }
+        if next >= 0 { pool[Int(next)].userPrev = prev }
+        pool[i].clientOrderID = ""
+        pool[i].location = .free
+        pool[i].next = freeHead
+        freeHead = slot
+    }
+
+    /// Changes an open order's clientOrderID, keeping the client-id index in step.
+    mutating func setClientOrderID(_ slot: Int32, _ clientOrderID: String) {
+        let i = Int(slot)
+        let userID = pool[i].userID
+        if !pool[i].clientOrderID.isEmpty {
+            let old = FastBookClientKey(userID: userID, clientOrderID: pool[i].clientOrderID)
+            if byClientID[old] == slot { byClientID.removeValue(forKey: old) }
+        }
+        pool[i].clientOrderID = clientOrderID
+        byClientID[FastBookClientKey(userID: userID, clientOrderID: clientOrderID)] = slot
+    }
+
+    // MARK: - Levels
+
+    /// Sort key: ascending in both arrays, best last (bids by price, asks by negated price).
+    @inline(__always)
+    static func key(_ side: Side, _ price: Int64) -> Int64 { side == .buy ? price : -price }
+
+    /// Runs `body` on one side's level array in place.
+    @inline(__always)
+    mutating func withLevels<R>(_ side: Side, _ body: (inout [FastBookLevel]) -> R) -> R {
+        side == .buy ? body(&bids) : body(&asks)
+    }
+
+    /// First index whose key is >= the price's key (binary search).
+    static func lowerBound(_ levels: [FastBookLevel], _ side: Side, _ price: Int64) -> Int {
+        let target = key(side, price)
+        var low = 0
+        var high = levels.count
+        while low < high {
+            let mid = (low &+ high) >> 1
+            if key(side, levels[mid].price) < target { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// The index of the level at `price`, if any.
+    func levelIndex(side: Side, price: Int64) -> Int? {
+        let levels = side == .buy ? bids : asks
+        // Most traffic is at the touch: check the best level before searching.
+        if let last = levels.last, last.price == price { return levels.count - 1 }
+        let index = Self.lowerBound(levels, side, price)
+        return index < levels.count && levels[index].price == price ? index : nil
+    }
+
+    mutating func addToLevelTotal(side: Side, index: Int, _ delta: Int64) {
+        withLevels(side) { $0[index].total += delta }
+    }
+
+    /// Appends a resting order (its `visible` set) to the back of its level, creating the level.
+    mutating func addResting(_ order: FastBookOrder) {
+        var order = order
+        order.location = .resting
+        order.next = -1
+        let slot = allocate(order)
+        restingCount += 1
+        let (side, price, visible) = (order.side, order.price, order.visible)
+        let index: Int
+        if let found = levelIndex(side: side, price: price) {
+            index = found
+        } else {
+            index = withLevels(side) { levels in
+                let at = Self.lowerBound(levels, side, price)
+                levels.insert(FastBookLevel(price: price, head: -1, tail: -1, total: 0), at: at)
+                return at
+            }
+        }
+        let tail = withLevels(side) { levels in
+            let tail = levels[index].tail
+            if tail < 0 { levels[index].head = slot }
+            levels[index].tail = slot
+            levels[index].total += visible
+            return tail
+        }
+        pool[Int(slot)].prev = tail
+        if tail >= 0 { pool[Int(tail)].next = slot }
+    }
+
+    /// Unlinks a resting order from its level (removing an empty level) and releases its slot.
+    mutating func removeResting(_ slot: Int32) {
+        let i = Int(slot)
+        let (side, price) = (pool[i].side, pool[i].price)
+        guard let index = levelIndex(side: side, price: price) else { preconditionFailure("resting order without level") }
+        unlinkFromLevel(slot, side: side, index: index)
+        restingCount -= 1
+        release(slot)
+    }
+
+    /// Unlinks from the level FIFO and subtracts the visible quantity; drops the level when empty.
+    mutating func unlinkFromLevel(_ slot: Int32, side: Side, index: Int) {
+        let i = Int(slot)
+        let (prev, next, visible) = (pool[i].prev, pool[i].next, pool[i].visible)
+        if prev >= 0 { pool[Int(prev)].next = next }
+        if next >= 0 { pool[Int(next)].prev = prev }
+        withLevels(side) { levels in
+            if prev < 0 { levels[index].head = next }
+            if next < 0 { levels[index].tail = prev }
+            levels[index].total -= visible
+            if levels[index].head < 0 { levels.remove(at: index) }
+        }
+        pool[i].prev = -1
+        pool[i].next = -1
+    }
+
+    /// Moves a resting order to the back of its (non-empty) level: an iceberg's new slice.
+    mutating func moveToBack(_ slot: Int32, side: Side, index: Int) {
+        let i = Int(slot)
+        let (prev, next) = (pool[i].prev, pool[i].next)
+        if next < 0 { return }  // already last
+        if prev >= 0 { pool[Int(prev)].next = next }
+        pool[Int(next)].prev = prev
+        let tail = withLevels(side) { levels in
+            if prev < 0 { levels[index].head = next }
+            let tail = levels[index].tail
+            levels[index].tail = slot
+            return tail
+        }
+        pool[Int(tail)].next = slot
+        pool[i].prev = tail
+        pool[i].next = -1
+    }
+
+    /// Emits `levelChanged` with the level's visible total (0 when gone).
+    mutating func emitLevel(side: Side, price: Int64, into events: inout [MatchingEvent]) {
+        let quantity: Int64
+        if let index = levelIndex(side: side, price: price) {
+            quantity = side == .buy ? bids[index].total : asks[index].total
+        } else {
+            quantity = 0
+        }
+        lastUpdateID += 1
+        events.append(.levelChanged(side: side, price: price, quantity: quantity, updateID: lastUpdateID))
+    }
+
+    // MARK: - Stops
+
+    /// Appends an untriggered stop to the stop list (placement order).
+    mutating func addStop(_ order: FastBookOrder) {
+        var order = order
+        order.location = .stop
+        order.next = -1
+        order.prev = stopTail
+        let slot = allocate(order)
+        if stopTail >= 0 { pool[Int(stopTail)].next = slot } else { stopHead = slot }
+        stopTail = slot
+        stopCount += 1
+    }
+
+    /// Takes a stop out of the list and releases its slot.
+    mutating func removeStop(_ slot: Int32) {
+        unlinkStop(slot)
+        release(slot)
+    }
+
+    mutating func unlinkStop(_ slot: Int32) {
+        let i = Int(slot)
+        let (prev, next) = (pool[i].prev, pool[i].next)
+        if prev >= 0 { pool[Int(prev)].next = next } else { stopHead = next }
+        if next >= 0 { pool[Int(next)].prev = prev } else { stopTail = prev }
+        stopCount -= 1
+    }
+}
