@@ -103,8 +103,8 @@ extension FastBook {
         if left <= 0 { return }
         if !t.isQuoteOrder && t.restsRemainder {
             t.visible = t.icebergQty > 0 ? min(t.icebergQty, t.remaining) : t.remaining
-            addResting(t)
-            emitLevel(side: t.side, price: t.price, into: &events)
+            let total = addResting(t)
+            emitLevel(side: t.side, price: t.price, quantity: total, into: &events)
         } else {
             t.status = .expired
             events.append(.report(report(t, .expired, .expired, time: time)))
@@ -161,17 +161,21 @@ extension FastBook {
                    commission: takerBuys ? buyerCommission : sellerCommission, buyer: takerBuys)
         events.append(.report(takerReport))
 
-        addToLevelTotal(side: makerSide, index: index, -q)
+        var total = withLevels(makerSide) { levels in
+            levels[index].total -= q
+            return levels[index].total
+        }
         if pool[m].remaining == 0 {
-            removeResting(makerSlot)
+            total = removeResting(makerSlot, side: makerSide, index: index)
         } else if pool[m].visible == 0 {
             // Iceberg: a new slice joins the back of the same level and loses priority.
             let slice = min(pool[m].icebergQty, pool[m].remaining)
             pool[m].visible = slice
+            total += slice
             addToLevelTotal(side: makerSide, index: index, slice)
             moveToBack(makerSlot, side: makerSide, index: index)
         }
-        emitLevel(side: makerSide, price: price, into: &events)
+        emitLevel(side: makerSide, price: price, quantity: total, into: &events)
     }
 
     @inline(__always)

@@ -104,8 +104,10 @@ extension FastBook {
         withLevels(side) { $0[index].total += delta }
     }
 
-    /// Appends a resting order (its `visible` set) to the back of its level, creating the level.
-    mutating func addResting(_ order: FastBookOrder) {
+    /// Appends a resting order (its `visible` set) to the back of its level, creating the level;
+    /// returns the level's new visible total.
+    @discardableResult
+    mutating func addResting(_ order: FastBookOrder) -> Int64 {
         var order = order
         order.location = .resting
         order.next = -1
@@ -122,41 +124,59 @@ extension FastBook {
                 return at
             }
         }
-        let tail = withLevels(side) { levels in
+        let (tail, total) = withLevels(side) { levels in
             let tail = levels[index].tail
             if tail < 0 { levels[index].head = slot }
             levels[index].tail = slot
             levels[index].total += visible
-            return tail
+            return (tail, levels[index].total)
         }
         pool[Int(slot)].prev = tail
         if tail >= 0 { pool[Int(tail)].next = slot }
+        return total
     }
 
-    /// Unlinks a resting order from its level (removing an empty level) and releases its slot.
-    mutating func removeResting(_ slot: Int32) {
+    /// Unlinks a resting order from its level (removing an empty level) and releases its slot;
+    /// returns the level's visible total afterwards (0 when the level is gone).
+    @discardableResult
+    mutating func removeResting(_ slot: Int32) -> Int64 {
         let i = Int(slot)
         let (side, price) = (pool[i].side, pool[i].price)
         guard let index = levelIndex(side: side, price: price) else { preconditionFailure("resting order without level") }
-        unlinkFromLevel(slot, side: side, index: index)
+        return removeResting(slot, side: side, index: index)
+    }
+
+    /// `removeResting` when the level's index is already known.
+    @discardableResult
+    mutating func removeResting(_ slot: Int32, side: Side, index: Int) -> Int64 {
+        let total = unlinkFromLevel(slot, side: side, index: index)
         restingCount -= 1
         release(slot)
+        return total
     }
 
     /// Unlinks from the level FIFO and subtracts the visible quantity; drops the level when empty.
-    mutating func unlinkFromLevel(_ slot: Int32, side: Side, index: Int) {
+    /// Returns the level's total afterwards.
+    mutating func unlinkFromLevel(_ slot: Int32, side: Side, index: Int) -> Int64 {
         let i = Int(slot)
         let (prev, next, visible) = (pool[i].prev, pool[i].next, pool[i].visible)
         if prev >= 0 { pool[Int(prev)].next = next }
         if next >= 0 { pool[Int(next)].prev = prev }
-        withLevels(side) { levels in
+        let total = withLevels(side) { levels in
             if prev < 0 { levels[index].head = next }
             if next < 0 { levels[index].tail = prev }
             levels[index].total -= visible
-            if levels[index].head < 0 { levels.remove(at: index) }
+            let total = levels[index].total
+            if levels[index].head < 0 {
+                // The best level is last: dropping it is O(1).
+                if index == levels.count - 1 { levels.removeLast() } else { levels.remove(at: index) }
+                return Int64(0)
+            }
+            return total
         }
         pool[i].prev = -1
         pool[i].next = -1
+        return total
     }
 
     /// Moves a resting order to the back of its (non-empty) level: an iceberg's new slice.
@@ -185,6 +205,12 @@ extension FastBook {
         } else {
             quantity = 0
         }
+        emitLevel(side: side, price: price, quantity: quantity, into: &events)
+    }
+
+    /// Emits `levelChanged` with a total the caller already knows.
+    @inline(__always)
+    mutating func emitLevel(side: Side, price: Int64, quantity: Int64, into events: inout [MatchingEvent]) {
         lastUpdateID += 1
         events.append(.levelChanged(side: side, price: price, quantity: quantity, updateID: lastUpdateID))
     }

@@ -173,9 +173,8 @@ public struct FastBook: OrderBookEngine {
         r.isWorking = false
         events.append(.report(r))
         if order.location == .resting {
-            let (side, price) = (order.side, order.price)
-            removeResting(slot)
-            emitLevel(side: side, price: price, into: &events)
+            let total = removeResting(slot)
+            emitLevel(side: order.side, price: order.price, quantity: total, into: &events)
         } else {
             removeStop(slot)
         }
