@@ -23,15 +23,19 @@ struct BenchMatchingCommand: AsyncParsableCommand {
     @Option(help: "RNG seed.")
     var seed: UInt64 = 1
 
+    @Option(help: "Comma-separated runs: single_pair, deep_book, symbols_1000.")
+    var runs: String = "single_pair,deep_book,symbols_1000"
+
     func run() async throws {
         guard commands > 0 else { throw ValidationError("--commands must be positive") }
-        let runs: [(name: String, spec: BenchWorkloadSpec)] = [
+        let selected = Set(runs.split(separator: ",").map(String.init))
+        let all: [(name: String, spec: BenchWorkloadSpec)] = [
             ("single_pair", BenchWorkloadSpec(books: 1, targetOrders: 1_000, halfLevels: 375, accounts: 1_000)),
             ("deep_book", BenchWorkloadSpec(books: 1, targetOrders: 100_000, halfLevels: 5_000, accounts: 1_000)),
             ("symbols_1000", BenchWorkloadSpec(books: 1_000, targetOrders: 100, halfLevels: 38, accounts: 1_000)),
         ]
         var results: [String: Any] = [:]
-        for (name, spec) in runs {
+        for (name, spec) in all where selected.contains(name) {
             var workload = BenchWorkload(spec: spec, seed: seed)
             workload.generate(commands: commands)
             results[name] = workload.measure()

@@ -16,7 +16,7 @@ extension FastBook {
             pool.append(order)
         }
         let i = Int(slot)
-        byID[order.orderID] = slot
+        byID.set(order.orderID, slot)
         if !order.clientOrderID.isEmpty {
             byClientID[FastBookClientKey(userID: order.userID, clientOrderID: order.clientOrderID)] = slot
         }
@@ -25,7 +25,7 @@ extension FastBook {
             user = known
         } else {
             user = Int32(userHeads.count)
-            userSlots[order.userID] = user
+            userSlots.set(order.userID, user)
             userHeads.append(-1)
         }
         let head = userHeads[Int(user)]
@@ -41,7 +41,7 @@ extension FastBook {
     mutating func release(_ slot: Int32) {
         let i = Int(slot)
         let orderID = pool[i].orderID
-        byID.removeValue(forKey: orderID)
+        byID.remove(orderID)
         if !pool[i].clientOrderID.isEmpty {
             let key = FastBookClientKey(userID: pool[i].userID, clientOrderID: pool[i].clientOrderID)
             if byClientID[key] == slot { byClientID.removeValue(forKey: key) }
@@ -82,8 +82,12 @@ extension FastBook {
     /// First index whose key is >= the price's key (binary search).
     static func lowerBound(_ levels: [FastBookLevel], _ side: Side, _ price: Int64) -> Int {
         let target = key(side, price)
-        var low = 0
         var high = levels.count
+        // Near the touch (the end) first, as in `levelIndex`.
+        let stop = max(0, high - 8)
+        while high > stop && key(side, levels[high - 1].price) >= target { high -= 1 }
+        if high > stop || high == 0 { return high }
+        var low = 0
         while low < high {
             let mid = (low &+ high) >> 1
             if key(side, levels[mid].price) < target { low = mid + 1 } else { high = mid }
@@ -94,9 +98,18 @@ extension FastBook {
     /// The index of the level at `price`, if any.
     func levelIndex(side: Side, price: Int64) -> Int? {
         let levels = side == .buy ? bids : asks
-        // Most traffic is at the touch: check the best level before searching.
-        if let last = levels.last, last.price == price { return levels.count - 1 }
-        let index = Self.lowerBound(levels, side, price)
+        // Most traffic is near the touch (the end): scan a few levels before a binary search.
+        let target = Self.key(side, price)
+        var index = levels.count - 1
+        let stop = max(0, levels.count - 8)
+        while index >= stop {
+            let key = Self.key(side, levels[index].price)
+            if key == target { return index }
+            if key < target { return nil }
+            index -= 1
+        }
+        if index < 0 { return nil }
+        index = Self.lowerBound(levels, side, price)
         return index < levels.count && levels[index].price == price ? index : nil
     }
 

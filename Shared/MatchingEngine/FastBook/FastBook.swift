@@ -8,15 +8,17 @@ import ExchangeProtocol
 public struct FastBook: OrderBookEngine {
     /// The symbol's settings.
     public let rules: SymbolRules
+    /// `rules.allowedSelfTradePrevention` as bits by `allCases` index (a Set lookup hashes).
+    let allowedSTPMask: UInt8
 
     var pool: [FastBookOrder] = []
     var freeHead: Int32 = -1
     /// Bids sorted by ascending price, asks by descending price: the best level is `last`.
     var bids: [FastBookLevel] = []
     var asks: [FastBookLevel] = []
-    var byID: [UInt64: Int32] = [:]
+    var byID = FastBookIDMap()
     var byClientID: [FastBookClientKey: Int32] = [:]
-    var userSlots: [UInt64: Int32] = [:]
+    var userSlots = FastBookIDMap(capacity: 64)
     /// Head of each user's open-order list (by user slot).
     var userHeads: [Int32] = []
     var stopHead: Int32 = -1
@@ -38,8 +40,12 @@ public struct FastBook: OrderBookEngine {
     /// An empty book for `rules`.
     public init(rules: SymbolRules) {
         self.rules = rules
+        var mask: UInt8 = 0
+        for (index, mode) in SelfTradePreventionMode.allCases.enumerated() where rules.allowedSelfTradePrevention.contains(mode) {
+            mask |= 1 << UInt8(index)
+        }
+        allowedSTPMask = mask
         pool.reserveCapacity(1024)
-        byID.reserveCapacity(1024)
         scratch.reserveCapacity(64)
     }
 
@@ -98,7 +104,7 @@ public struct FastBook: OrderBookEngine {
         if !r.clientOrderID.isEmpty, byClientID[FastBookClientKey(userID: r.userID, clientOrderID: r.clientOrderID)] != nil {
             return BookRejection.duplicateOrder
         }
-        if !rules.allowedSelfTradePrevention.contains(stp) { return BookRejection.stpModeNotAllowed }
+        if allowedSTPMask & (1 << UInt8(stp.bitIndex)) == 0 { return BookRejection.stpModeNotAllowed }
         if r.price < 0 || r.quantity < 0 || r.quoteOrderQty < 0 || r.stopPrice < 0 || r.icebergQty < 0
             || r.quoteBudget < 0 {
             return BookRejection.badQuantity
@@ -259,6 +265,19 @@ public struct FastBook: OrderBookEngine {
             workingTime: o.workingTime, orderCreationTime: o.creationTime, selfTradePrevention: o.stp,
             preventedMatchID: 0, preventedQuantity: o.preventedQty, lastPreventedQuantity: 0,
             strategyID: o.strategyID, strategyType: o.strategyType)
+    }
+}
+
+extension SelfTradePreventionMode {
+    /// Index in `allCases`, without a search.
+    var bitIndex: Int {
+        switch self {
+        case .none: 0
+        case .expireTaker: 1
+        case .expireMaker: 2
+        case .expireBoth: 3
+        case .decrement: 4
+        }
     }
 }
 
