@@ -5,7 +5,8 @@ extension FastBook {
     // MARK: - Pool and indexes
 
     /// Stores `order` in a free slot (or a new one) and registers it in the id, client-id and user indexes.
-    mutating func allocate(_ order: FastBookOrder) -> Int32 {
+    mutating func allocate(_ order: consuming FastBookOrder) -> Int32 {
+        let (orderID, userID) = (order.orderID, order.userID)
         let slot: Int32
         if freeHead >= 0 {
             slot = freeHead
@@ -16,16 +17,16 @@ extension FastBook {
             pool.append(order)
         }
         let i = Int(slot)
-        byID.set(order.orderID, slot)
-        if !order.clientOrderID.isEmpty {
-            byClientID[FastBookClientKey(userID: order.userID, clientOrderID: order.clientOrderID)] = slot
+        byID.set(orderID, slot)
+        if !pool[i].clientOrderID.isEmpty {
+            byClientID[FastBookClientKey(userID: userID, clientOrderID: pool[i].clientOrderID)] = slot
         }
         let user: Int32
-        if let known = userSlots[order.userID] {
+        if let known = userSlots[userID] {
             user = known
         } else {
             user = Int32(userHeads.count)
-            userSlots.set(order.userID, user)
+            userSlots.set(userID, user)
             userHeads.append(-1)
         }
         let head = userHeads[Int(user)]
@@ -120,13 +121,12 @@ extension FastBook {
     /// Appends a resting order (its `visible` set) to the back of its level, creating the level;
     /// returns the level's new visible total.
     @discardableResult
-    mutating func addResting(_ order: FastBookOrder) -> Int64 {
-        var order = order
+    mutating func addResting(_ order: consuming FastBookOrder) -> Int64 {
         order.location = .resting
         order.next = -1
+        let (side, price, visible) = (order.side, order.price, order.visible)
         let slot = allocate(order)
         restingCount += 1
-        let (side, price, visible) = (order.side, order.price, order.visible)
         let index: Int
         if let found = levelIndex(side: side, price: price) {
             index = found

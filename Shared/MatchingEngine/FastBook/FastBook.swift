@@ -172,15 +172,16 @@ public struct FastBook: OrderBookEngine {
 
     /// Emits the CANCELED report (then the level change if it rested) and removes the order.
     mutating func cancelSlot(_ slot: Int32, newClientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
-        let order = pool[Int(slot)]
-        var r = report(order, .canceled, .canceled, time: time)
+        let i = Int(slot)
+        var r = report(pool[i], .canceled, .canceled, time: time)
+        r.origClientOrderID = r.clientOrderID
         r.clientOrderID = newClientOrderID
-        r.origClientOrderID = order.clientOrderID
         r.isWorking = false
         events.append(.report(r))
-        if order.location == .resting {
+        if pool[i].location == .resting {
+            let (side, price) = (pool[i].side, pool[i].price)
             let total = removeResting(slot)
-            emitLevel(side: order.side, price: order.price, quantity: total, into: &events)
+            emitLevel(side: side, price: price, quantity: total, into: &events)
         } else {
             removeStop(slot)
         }
