@@ -80,20 +80,25 @@ extension FastBook {
         side == .buy ? body(&bids) : body(&asks)
     }
 
-    /// First index whose key is >= the price's key (binary search).
+    /// First index whose key is >= the price's key: a few touch-side levels scanned from the end,
+    /// then a branchless binary search (cmov instead of mispredicted branches).
     static func lowerBound(_ levels: [FastBookLevel], _ side: Side, _ price: Int64) -> Int {
-        let target = key(side, price)
+        let sign: Int64 = side == .buy ? 1 : -1
+        let target = price &* sign
         var high = levels.count
-        // Near the touch (the end) first, as in `levelIndex`.
         let stop = max(0, high - 8)
-        while high > stop && key(side, levels[high - 1].price) >= target { high -= 1 }
+        while high > stop && levels[high - 1].price &* sign >= target { high -= 1 }
         if high > stop || high == 0 { return high }
-        var low = 0
-        while low < high {
-            let mid = (low &+ high) >> 1
-            if key(side, levels[mid].price) < target { low = mid + 1 } else { high = mid }
+        return levels.withUnsafeBufferPointer { buffer in
+            var base = 0
+            var n = high
+            while n > 1 {
+                let half = n >> 1
+                base = buffer[base + half].price &* sign < target ? base + half : base
+                n -= half
+            }
+            return buffer[base].price &* sign < target ? base + 1 : base
         }
-        return low
     }
 
     /// The index of the level at `price`, if any.
