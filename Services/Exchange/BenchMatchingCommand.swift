@@ -45,7 +45,9 @@ struct BenchMatchingCommand: AsyncParsableCommand {
             "mix": ["gtc": 0.09, "ioc": 0.03, "cancel": 0.06, "move": 0.82],
             "move": "cancelReplace ALLOW_FAILURE to a new price near the touch (same side, user, quantity)",
             "latency_method": "ContinuousClock around batches of 64 commands; ns = batch time / 64",
-            "allocations_per_command": "not measured",
+            "allocations_per_command": BenchMallocCounter.available
+                ? "per run (allocations_per_command), counted by a preloaded malloc counter"
+                : "not measured (run with LD_PRELOAD of a library exporting fb_malloc_count)",
             "runs": results,
         ])
     }
@@ -250,6 +252,7 @@ struct BenchWorkload {
         batchNs.reserveCapacity(timed.count / batch + 1)
         var eventCount = 0
         let clock = ContinuousClock()
+        let allocationsBefore = BenchMallocCounter.read()
         let start = clock.now
         var index = 0
         var time: Int64 = 1_700_000_000_000
@@ -268,6 +271,7 @@ struct BenchWorkload {
             index = end
         }
         let total = clock.now - start
+        let allocationsAfter = BenchMallocCounter.read()
         batchNs.sort()
         func percentile(_ p: Double) -> Int {
             Int(batchNs[min(batchNs.count - 1, Int(Double(batchNs.count) * p))].rounded())
@@ -286,10 +290,23 @@ struct BenchWorkload {
             "price_levels": ["before": levelsBefore, "after": levelsAfter],
             "target_orders_per_book": spec.targetOrders, "levels_per_side": spec.halfLevels,
             "accounts": spec.accounts,
+            "allocations_per_command": allocationsBefore.flatMap { before in
+                allocationsAfter.map { Double($0 - before) / Double(timed.count) }
+            } ?? "not measured",
         ]
     }
 
     static func nanoseconds(_ d: Duration) -> Double {
         Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
     }
+}
+
+/// Reads `fb_malloc_count` (malloc+calloc+realloc+memalign calls) when a counting library is
+/// preloaded; the bench itself cannot hook malloc.
+enum BenchMallocCounter {
+    static func read() -> Int? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "fb_malloc_count") else { return nil }
+        return symbol.assumingMemoryBound(to: Int.self).pointee
+    }
+    static var available: Bool { read() != nil }
 }
