@@ -150,6 +150,7 @@ extension FastBook {
             return (tail, levels[index].total)
         }
         pool[Int(slot)].prev = tail
+        pool[Int(slot)].levelHint = Int32(truncatingIfNeeded: index)
         if tail >= 0 { pool[Int(tail)].next = slot }
         return total
     }
@@ -159,7 +160,11 @@ extension FastBook {
     @discardableResult
     mutating func removeResting(_ slot: Int32) -> Int64 {
         let i = Int(slot)
-        let (side, price) = (pool[i].side, pool[i].price)
+        let (side, price, hint) = (pool[i].side, pool[i].price, Int(pool[i].levelHint))
+        let levelCount = side == .buy ? bids.count : asks.count
+        if hint >= 0 && hint < levelCount && (side == .buy ? bids[hint].price : asks[hint].price) == price {
+            return removeResting(slot, side: side, index: hint)
+        }
         guard let index = levelIndex(side: side, price: price) else { preconditionFailure("resting order without level") }
         return removeResting(slot, side: side, index: index)
     }

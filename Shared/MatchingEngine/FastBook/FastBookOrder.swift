@@ -46,6 +46,9 @@ struct FastBookOrder {
     var userNext: Int32
     var userPrev: Int32
     var userSlot: Int32
+    /// The level's index in its side array when the order joined it: still right while levels
+    /// change only nearer the touch (higher indices), so a cancel usually skips the search.
+    var levelHint: Int32 = -1
 
     /// An empty slot (free-list filler).
     static let empty = FastBookOrder(
