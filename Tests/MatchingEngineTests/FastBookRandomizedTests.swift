@@ -44,7 +44,7 @@ import Testing
     static func randomCommands(seed: UInt64, count: Int) -> [MatchingCommand] {
         var rng = RNG(state: seed)
         var commands: [MatchingCommand] = []
-        let modes: [SelfTradePreventionMode?] = [nil, .none, .expireTaker, .expireMaker, .expireBoth, .decrement]
+        let modes: [SelfTradePreventionMode?] = [nil, SelfTradePreventionMode.none, .expireTaker, .expireMaker, .expireBoth, .decrement]
         for n in 0..<count {
             let id = UInt64(n + 1)
             let user = UInt64(1 + rng.below(4))
