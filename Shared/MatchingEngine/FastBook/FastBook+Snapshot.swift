@@ -1,0 +1,256 @@
+import ExchangeProtocol
+
+/// Why `FastBook(snapshot:)` refused its input.
+public enum FastBookSnapshotError: Error, Equatable {
+    /// Not a fast-book snapshot, or an unknown version.
+    case badHeader
+    /// The bytes end early or hold an impossible value.
+    case corrupt
+}
+
+/// Depth, state hash and the byte-exact snapshot.
+///
+/// Snapshot layout (all integers little-endian): "FBK1"; rules (symbol, base, quote as u32 length +
+/// UTF-8, default STP u8, allowed STP bitmask u8); lastTradeID, lastUpdateID, lastPreventedMatchID,
+/// lastTradePrice (i64); then bids and asks, each as u32 level count and per level, best first,
+/// u32 order count and the orders in queue order; then u32 stop count and the stops in placement
+/// order. Enums are their index in `allCases`. The pool layout never appears, so equal states give
+/// equal bytes.
+extension FastBook {
+    /// Visible depth, best first.
+    public func depth(limit: Int) -> (bids: [(price: Int64, quantity: Int64)], asks: [(price: Int64, quantity: Int64)]) {
+        func side(_ levels: [FastBookLevel]) -> [(price: Int64, quantity: Int64)] {
+            levels.reversed().prefix(max(0, limit)).map { (price: $0.price, quantity: $0.total) }
+        }
+        return (side(bids), side(asks))
+    }
+
+    /// FNV-1a 64 over the contract's canonical state: resting orders (bids then asks, best level
+    /// first, queue order; per order id, user, remaining, visible, cumulative, clientOrderID as u32
+    /// length + UTF-8), the stop list in order (same fields, visible 0), then tradeID, updateID,
+    /// preventedMatchID (the newest issued, 0 before any) and lastTradePrice; integers as 8 bytes LE.
+    public func stateHash() -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func byte(_ b: UInt8) { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        func u64(_ v: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { byte(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
+        func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+        func order(_ o: FastBookOrder) {
+            u64(o.orderID)
+            u64(o.userID)
+            i64(o.remaining)
+            i64(o.visible)
+            i64(o.cumulativeQty)
+            let utf8 = o.clientOrderID.utf8
+            for shift in stride(from: 0, to: 32, by: 8) { byte(UInt8(truncatingIfNeeded: utf8.count >> shift)) }
+            for b in utf8 { byte(b) }
+        }
+        for levels in [bids, asks] {
+            for level in levels.reversed() {
+                var slot = level.head
+                while slot >= 0 {
+                    order(pool[Int(slot)])
+                    slot = pool[Int(slot)].next
+                }
+            }
+        }
+        var slot = stopHead
+        while slot >= 0 {
+            order(pool[Int(slot)])
+            slot = pool[Int(slot)].next
+        }
+        i64(lastTradeID)
+        i64(lastUpdateID)
+        i64(lastPreventedMatchID)
+        i64(lastTradePrice)
+        return hash
+    }
+
+    /// The whole state as bytes (layout above).
+    public func snapshot() -> [UInt8] {
+        var w = FastBookWriter()
+        w.bytes.append(contentsOf: Array("FBK1".utf8))
+        w.string(rules.symbol)
+        w.string(rules.baseAsset)
+        w.string(rules.quoteAsset)
+        w.enumIndex(rules.defaultSelfTradePrevention)
+        var mask: UInt8 = 0
+        for (index, mode) in SelfTradePreventionMode.allCases.enumerated() where rules.allowedSelfTradePrevention.contains(mode) {
+            mask |= 1 << UInt8(index)
+        }
+        w.u8(mask)
+        w.i64(lastTradeID)
+        w.i64(lastUpdateID)
+        w.i64(lastPreventedMatchID)
+        w.i64(lastTradePrice)
+        for levels in [bids, asks] {
+            w.u32(UInt32(levels.count))
+            for level in levels.reversed() {
+                var count: UInt32 = 0
+                var slot = level.head
+                while slot >= 0 { count += 1; slot = pool[Int(slot)].next }
+                w.u32(count)
+                slot = level.head
+                while slot >= 0 {
+                    w.order(pool[Int(slot)])
+                    slot = pool[Int(slot)].next
+                }
+            }
+        }
+        w.u32(UInt32(stopCount))
+        var slot = stopHead
+        while slot >= 0 {
+            w.order(pool[Int(slot)])
+            slot = pool[Int(slot)].next
+        }
+        return w.bytes
+    }
+
+    /// Restores a book from `snapshot()` bytes.
+    public init(snapshot bytes: [UInt8]) throws {
+        var r = FastBookReader(bytes: bytes)
+        guard Array(try r.take(4)) == Array("FBK1".utf8) else { throw FastBookSnapshotError.badHeader }
+        let symbol = try r.string()
+        let base = try r.string()
+        let quote = try r.string()
+        let defaultSTP: SelfTradePreventionMode = try r.enumValue()
+        let mask = try r.u8()
+        var allowed = Set<SelfTradePreventionMode>()
+        for (index, mode) in SelfTradePreventionMode.allCases.enumerated() where mask & (1 << UInt8(index)) != 0 {
+            allowed.insert(mode)
+        }
+        self.init(rules: SymbolRules(
+            symbol: symbol, baseAsset: base, quoteAsset: quote, defaultSelfTradePrevention: defaultSTP,
+            allowedSelfTradePrevention: allowed))
+        lastTradeID = try r.i64()
+        lastUpdateID = try r.i64()
+        lastPreventedMatchID = try r.i64()
+        lastTradePrice = try r.i64()
+        for side in [Side.buy, Side.sell] {
+            let levelCount = try r.u32()
+            var previous: Int64?
+            for _ in 0..<levelCount {
+                let orderCount = try r.u32()
+                guard orderCount > 0 else { throw FastBookSnapshotError.corrupt }
+                var levelPrice: Int64?
+                for _ in 0..<orderCount {
+                    let order = try r.order()
+                    guard order.side == side, order.visible > 0, order.remaining >= order.visible,
+                          byID[order.orderID] == nil, levelPrice == nil || levelPrice == order.price
+                    else { throw FastBookSnapshotError.corrupt }
+                    levelPrice = order.price
+                    addResting(order)
+                }
+                // Levels arrive best first: each must be strictly worse than the one before.
+                if let previous, Self.key(side, levelPrice!) >= Self.key(side, previous) {
+                    throw FastBookSnapshotError.corrupt
+                }
+                previous = levelPrice
+            }
+        }
+        let stops = try r.u32()
+        for _ in 0..<stops {
+            let order = try r.order()
+            guard order.type.isStop, byID[order.orderID] == nil else { throw FastBookSnapshotError.corrupt }
+            addStop(order)
+        }
+        guard r.atEnd else { throw FastBookSnapshotError.corrupt }
+    }
+}
+
+/// Little-endian byte writer for snapshots.
+struct FastBookWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u32(_ v: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) } }
+    mutating func u64(_ v: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func string(_ s: String) {
+        u32(UInt32(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
+    mutating func enumIndex<E: BinanceEnum>(_ value: E) { u8(UInt8(E.allCases.firstIndex(of: value)!)) }
+
+    /// Every field of an order except links and pool bookkeeping.
+    mutating func order(_ o: FastBookOrder) {
+        u64(o.orderID)
+        u64(o.userID)
+        string(o.clientOrderID)
+        enumIndex(o.side)
+        enumIndex(o.type)
+        enumIndex(o.timeInForce)
+        enumIndex(o.stp)
+        enumIndex(o.status)
+        u8(o.working ? 1 : 0)
+        for v in [o.price, o.quantity, o.quoteOrderQty, o.stopPrice, o.icebergQty, o.quoteBudget, o.makerRate,
+                  o.takerRate, o.strategyID, Int64(o.strategyType), o.creationTime, o.workingTime, o.remaining,
+                  o.visible, o.cumulativeQty, o.cumulativeQuote, o.preventedQty] {
+            i64(v)
+        }
+    }
+}
+
+/// Little-endian byte reader for snapshots; every read checks the bounds.
+struct FastBookReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    var atEnd: Bool { offset == bytes.count }
+
+    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, bytes.count - offset >= n else { throw FastBookSnapshotError.corrupt }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+    mutating func u8() throws -> UInt8 { try take(1).first! }
+    mutating func u32() throws -> UInt32 {
+        try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    mutating func u64() throws -> UInt64 {
+        try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func string() throws -> String {
+        let count = Int(try u32())
+        let slice = try take(count)
+        guard let s = String(validating: slice, as: UTF8.self) else { throw FastBookSnapshotError.corrupt }
+        return s
+    }
+    mutating func enumValue<E: BinanceEnum>() throws -> E {
+        let index = Int(try u8())
+        guard index < E.allCases.count else { throw FastBookSnapshotError.corrupt }
+        return E.allCases[index]
+    }
+
+    mutating func order() throws -> FastBookOrder {
+        var o = FastBookOrder.empty
+        o.orderID = try u64()
+        o.userID = try u64()
+        o.clientOrderID = try string()
+        o.side = try enumValue()
+        o.type = try enumValue()
+        o.timeInForce = try enumValue()
+        o.stp = try enumValue()
+        o.status = try enumValue()
+        o.working = try u8() != 0
+        o.price = try i64()
+        o.quantity = try i64()
+        o.quoteOrderQty = try i64()
+        o.stopPrice = try i64()
+        o.icebergQty = try i64()
+        o.quoteBudget = try i64()
+        o.makerRate = try i64()
+        o.takerRate = try i64()
+        o.strategyID = try i64()
+        guard let strategyType = Int32(exactly: try i64()) else { throw FastBookSnapshotError.corrupt }
+        o.strategyType = strategyType
+        o.creationTime = try i64()
+        o.workingTime = try i64()
+        o.remaining = try i64()
+        o.visible = try i64()
+        o.cumulativeQty = try i64()
+        o.cumulativeQuote = try i64()
+        o.preventedQty = try i64()
+        return o
+    }
+}

@@ -1,0 +1,289 @@
+import ExchangeProtocol
+
+/// The high-performance order book (exchange-core / Liquibook style) implementing
+/// `docs/matching-semantics.md`: orders are structs in one pooled array reused through a free
+/// list, each price level is an Int32-linked FIFO, levels sit in per-side sorted arrays with the
+/// best level last, and dictionaries (warm capacity, no per-command allocation) index orders by id,
+/// by (user, clientOrderID) and users by id. A value type: copies are independent books.
+public struct FastBook: OrderBookEngine {
+    /// The symbol's settings.
+    public let rules: SymbolRules
+    /// `rules.allowedSelfTradePrevention` as bits by `allCases` index (a Set lookup hashes).
+    let allowedSTPMask: UInt8
+
+    var pool: [FastBookOrder] = []
+    var freeHead: Int32 = -1
+    /// Bids sorted by ascending price, asks by descending price: the best level is `last`.
+    var bids: [FastBookLevel] = []
+    var asks: [FastBookLevel] = []
+    var byID = FastBookIDMap()
+    var byClientID: [FastBookClientKey: Int32] = [:]
+    var userSlots = FastBookIDMap(capacity: 64)
+    /// Head of each user's open-order list (by user slot).
+    var userHeads: [Int32] = []
+    var stopHead: Int32 = -1
+    var stopTail: Int32 = -1
+    var stopCount = 0
+    var restingCount = 0
+    /// Scratch for triggered stops and cancel-all (reused; no per-command allocation once warm).
+    var scratch: [Int32] = []
+
+    var lastTradeID: Int64 = 0
+    /// The newest `levelChanged.updateID` (0 before any).
+    public internal(set) var lastUpdateID: Int64 = 0
+    var lastPreventedMatchID: Int64 = 0
+    /// The newest trade's price (0 before any).
+    public internal(set) var lastTradePrice: Int64 = 0
+    /// Set when the current command made a trade (stops are checked afterwards).
+    var tradedInCommand = false
+
+    /// An empty book for `rules`.
+    public init(rules: SymbolRules) {
+        self.rules = rules
+        var mask: UInt8 = 0
+        for (index, mode) in SelfTradePreventionMode.allCases.enumerated() where rules.allowedSelfTradePrevention.contains(mode) {
+            mask |= 1 << UInt8(index)
+        }
+        allowedSTPMask = mask
+        pool.reserveCapacity(1024)
+        scratch.reserveCapacity(64)
+    }
+
+    /// Resting orders plus untriggered stops.
+    public var openOrderCount: Int { restingCount + stopCount }
+
+    /// Applies one command; see the contract for the exact events.
+    public mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent]) {
+        tradedInCommand = false
+        let time: Int64
+        switch command {
+        case .place(let request):
+            time = request.time
+            place(request, into: &events)
+        case .cancel(let request):
+            time = request.time
+            _ = cancel(request, into: &events)
+        case .amend(let request):
+            time = request.time
+            amend(request, into: &events)
+        case .cancelReplace(let request):
+            time = request.place.time
+            let canceled = cancel(request.cancel, into: &events)
+            if canceled || request.mode == .allowFailure { place(request.place, into: &events) }
+        case .cancelAll(let userID, let t):
+            time = t
+            cancelAll(userID: userID, time: t, into: &events)
+        }
+        if tradedInCommand && stopCount > 0 { runTriggeredStops(time: time, into: &events) }
+    }
+
+    // MARK: - Place
+
+    mutating func place(_ r: OrderRequest, into events: inout [MatchingEvent]) {
+        let stp = r.selfTradePrevention ?? rules.defaultSelfTradePrevention
+        if let reason = validate(r, stp: stp) {
+            events.append(.rejected(Rejection(
+                userID: r.userID, orderID: r.orderID, clientOrderID: r.clientOrderID, code: reason.code,
+                message: reason.message)))
+            return
+        }
+        var order = FastBookOrder(request: r, stp: stp)
+        if r.type.isStop {
+            order.working = false
+            order.workingTime = -1
+            events.append(.report(report(order, .new, .new, time: r.time)))
+            addStop(order)
+            return
+        }
+        events.append(.report(report(order, .new, .new, time: r.time)))
+        execute(&order, time: r.time, into: &events)
+    }
+
+    /// The contract's validation steps 1-5, in order; nil when the order is acceptable.
+    func validate(_ r: OrderRequest, stp: SelfTradePreventionMode) -> (code: Int32, message: String)? {
+        if !r.clientOrderID.isEmpty, byClientID[FastBookClientKey(userID: r.userID, clientOrderID: r.clientOrderID)] != nil {
+            return BookRejection.duplicateOrder
+        }
+        if allowedSTPMask & (1 << UInt8(stp.bitIndex)) == 0 { return BookRejection.stpModeNotAllowed }
+        if r.price < 0 || r.quantity < 0 || r.quoteOrderQty < 0 || r.stopPrice < 0 || r.icebergQty < 0
+            || r.quoteBudget < 0 {
+            return BookRejection.badQuantity
+        }
+        switch r.type {
+        case .limit, .limitMaker, .stopLossLimit, .takeProfitLimit:
+            if r.price <= 0 || r.quantity <= 0 { return BookRejection.badQuantity }
+        case .market:
+            if (r.quantity > 0) == (r.quoteOrderQty > 0) { return BookRejection.badQuantity }
+        case .stopLoss, .takeProfit:
+            if r.quantity <= 0 { return BookRejection.badQuantity }
+        }
+        if r.type.isStop && r.stopPrice <= 0 { return BookRejection.badQuantity }
+        if r.icebergQty != 0 {
+            let allowed = (r.type == .limit && r.timeInForce == .gtc) || r.type == .limitMaker
+            if !allowed || r.icebergQty >= r.quantity { return BookRejection.badQuantity }
+        }
+        if r.type == .limitMaker {
+            if r.side == .buy, let best = asks.last, r.price >= best.price { return BookRejection.wouldTake }
+            if r.side == .sell, let best = bids.last, r.price <= best.price { return BookRejection.wouldTake }
+        }
+        if r.type.isStop && lastTradePrice > 0
+            && Self.stopTriggers(type: r.type, side: r.side, stopPrice: r.stopPrice, last: lastTradePrice) {
+            return BookRejection.stopWouldTrigger
+        }
+        return nil
+    }
+
+    /// The contract's trigger conditions against the last trade price.
+    static func stopTriggers(type: OrderType, side: Side, stopPrice: Int64, last: Int64) -> Bool {
+        let stopLoss = type == .stopLoss || type == .stopLossLimit
+        if stopLoss { return side == .buy ? last >= stopPrice : last <= stopPrice }
+        return side == .buy ? last <= stopPrice : last >= stopPrice
+    }
+
+    // MARK: - Cancel, amend, cancel-all
+
+    /// Finds an open order for cancel/amend: by id (owned by `userID`) or by clientOrderID when id is 0.
+    func find(userID: UInt64, orderID: UInt64, clientOrderID: String) -> Int32? {
+        if orderID != 0 {
+            guard let slot = byID[orderID], pool[Int(slot)].userID == userID else { return nil }
+            return slot
+        }
+        if clientOrderID.isEmpty { return nil }
+        return byClientID[FastBookClientKey(userID: userID, clientOrderID: clientOrderID)]
+    }
+
+    /// Returns whether the order was canceled (false: one `.rejected` was emitted).
+    mutating func cancel(_ c: CancelRequest, into events: inout [MatchingEvent]) -> Bool {
+        guard let slot = find(userID: c.userID, orderID: c.orderID, clientOrderID: c.origClientOrderID) else {
+            reject(c.userID, c.orderID, c.origClientOrderID, BookRejection.unknownOrder, into: &events)
+            return false
+        }
+        let cumulative = pool[Int(slot)].cumulativeQty
+        switch c.cancelRestrictions {
+        case .onlyNew? where cumulative != 0, .onlyPartiallyFilled? where cumulative == 0:
+            reject(c.userID, c.orderID, c.origClientOrderID, BookRejection.cancelRestricted, into: &events)
+            return false
+        default:
+            break
+        }
+        cancelSlot(slot, newClientOrderID: c.newClientOrderID, time: c.time, into: &events)
+        return true
+    }
+
+    /// Emits the CANCELED report (then the level change if it rested) and removes the order.
+    mutating func cancelSlot(_ slot: Int32, newClientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
+        let i = Int(slot)
+        var r = report(pool[i], .canceled, .canceled, time: time)
+        r.origClientOrderID = r.clientOrderID
+        r.clientOrderID = newClientOrderID
+        r.isWorking = false
+        events.append(.report(r))
+        if pool[i].location == .resting {
+            let (side, price) = (pool[i].side, pool[i].price)
+            let total = removeResting(slot)
+            emitLevel(side: side, price: price, quantity: total, into: &events)
+        } else {
+            removeStop(slot)
+        }
+    }
+
+    mutating func amend(_ a: AmendRequest, into events: inout [MatchingEvent]) {
+        guard let slot = find(userID: a.userID, orderID: a.orderID, clientOrderID: a.origClientOrderID) else {
+            reject(a.userID, a.orderID, a.origClientOrderID, BookRejection.unknownOrder, into: &events)
+            return
+        }
+        let i = Int(slot)
+        if a.newQuantity >= pool[i].quantity {
+            reject(a.userID, a.orderID, a.origClientOrderID, BookRejection.amendNotLess, into: &events)
+            return
+        }
+        // An order shrunk by DECREMENT prevention also needs a positive remainder (the contract is silent).
+        if a.newQuantity <= pool[i].cumulativeQty || a.newQuantity - pool[i].cumulativeQty - pool[i].preventedQty <= 0 {
+            reject(a.userID, a.orderID, a.origClientOrderID, BookRejection.badQuantity, into: &events)
+            return
+        }
+        let previousClientID = pool[i].clientOrderID
+        let shrink = pool[i].quantity - a.newQuantity
+        pool[i].quantity = a.newQuantity
+        pool[i].remaining -= shrink
+        if !a.newClientOrderID.isEmpty {
+            setClientOrderID(slot, a.newClientOrderID)
+        }
+        let resting = pool[i].location == .resting
+        if resting {
+            let oldVisible = pool[i].visible
+            let newVisible = min(oldVisible, pool[i].remaining)
+            pool[i].visible = newVisible
+            if let index = levelIndex(side: pool[i].side, price: pool[i].price) {
+                addToLevelTotal(side: pool[i].side, index: index, newVisible - oldVisible)
+            }
+        }
+        var r = report(pool[i], .replaced, pool[i].status, time: a.time)
+        r.origClientOrderID = previousClientID
+        events.append(.report(r))
+        if resting { emitLevel(side: pool[i].side, price: pool[i].price, into: &events) }
+    }
+
+    mutating func cancelAll(userID: UInt64, time: Int64, into events: inout [MatchingEvent]) {
+        scratch.removeAll(keepingCapacity: true)
+        if let user = userSlots[userID] {
+            var slot = userHeads[Int(user)]
+            while slot >= 0 {
+                scratch.append(slot)
+                slot = pool[Int(slot)].userNext
+            }
+        }
+        if scratch.isEmpty {
+            reject(userID, 0, "", BookRejection.unknownOrder, into: &events)
+            return
+        }
+        let orders = pool
+        scratch.sort { orders[Int($0)].orderID < orders[Int($1)].orderID }
+        for index in scratch.indices {
+            cancelSlot(scratch[index], newClientOrderID: "", time: time, into: &events)
+        }
+    }
+
+    func reject(
+        _ userID: UInt64, _ orderID: UInt64, _ clientOrderID: String, _ reason: (code: Int32, message: String),
+        into events: inout [MatchingEvent]
+    ) {
+        events.append(.rejected(Rejection(
+            userID: userID, orderID: orderID, clientOrderID: clientOrderID, code: reason.code, message: reason.message)))
+    }
+
+    // MARK: - Reports
+
+    /// A report of `order`'s current state with no fill (`last*` 0, `tradeID -1`, no commission).
+    func report(_ o: FastBookOrder, _ execution: ExecutionType, _ status: OrderStatus, time: Int64) -> ExecutionReport {
+        ExecutionReport(
+            orderID: o.orderID, userID: o.userID, clientOrderID: o.clientOrderID, origClientOrderID: "", side: o.side,
+            type: o.type, timeInForce: o.timeInForce, quantity: o.quantity, price: o.price, stopPrice: o.stopPrice,
+            icebergQty: o.icebergQty, quoteOrderQty: o.quoteOrderQty, executionType: execution, status: status,
+            rejectReason: "NONE", lastExecutedQty: 0, cumulativeQty: o.cumulativeQty,
+            cumulativeQuoteQty: o.cumulativeQuote, lastPrice: 0, lastQuoteQty: 0, commission: 0, commissionAsset: "",
+            transactionTime: time, tradeID: -1, isMaker: false, isWorking: o.working && status.isOpen,
+            workingTime: o.workingTime, orderCreationTime: o.creationTime, selfTradePrevention: o.stp,
+            preventedMatchID: 0, preventedQuantity: o.preventedQty, lastPreventedQuantity: 0,
+            strategyID: o.strategyID, strategyType: o.strategyType)
+    }
+}
+
+extension SelfTradePreventionMode {
+    /// Index in `allCases`, without a search.
+    var bitIndex: Int {
+        switch self {
+        case .none: 0
+        case .expireTaker: 1
+        case .expireMaker: 2
+        case .expireBoth: 3
+        case .decrement: 4
+        }
+    }
+}
+
+/// Key of the (user, clientOrderID) index of open orders.
+struct FastBookClientKey: Hashable {
+    var userID: UInt64
+    var clientOrderID: String
+}
