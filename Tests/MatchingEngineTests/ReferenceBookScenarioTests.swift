@@ -98,13 +98,13 @@ struct ReferenceBookScenarioTests {
             "#2 NEW NEW l0 z0 w1",
             "T1 4@100 Q400 b#2 s#1 sm bc0 sc0",
             "#1 TRADE PARTIALLY_FILLED l4 z4 Z400 t1 L100 Y400 n0USDT m w1",
-            "#2 TRADE FILLED l4 z4 Z400 t1 L100 Y400 n0BTC w1",
+            "#2 TRADE FILLED l4 z4 Z400 t1 L100 Y400 n0BTC w0",
             "L SELL 100=6 u2",
         ])
         #expect(b.lim(3, user: 3, .buy, price: 100, quantity: 10) == [
             "#3 NEW NEW l0 z0 w1",
             "T2 6@100 Q600 b#3 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l6 z10 Z1000 t2 L100 Y600 n0USDT m w1",
+            "#1 TRADE FILLED l6 z10 Z1000 t2 L100 Y600 n0USDT m w0",
             "#3 TRADE PARTIALLY_FILLED l6 z6 Z600 t2 L100 Y600 n0BTC w1",
             "L SELL 100=0 u3",
             "L BUY 100=4 u4",
@@ -164,7 +164,7 @@ struct ReferenceBookScenarioTests {
         #expect(b.lim(2, user: 2, .buy, price: 100, quantity: 8, tif: .ioc) == [
             "#2 NEW NEW l0 z0 w1",
             "T1 5@100 Q500 b#2 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l5 z5 Z500 t1 L100 Y500 n0USDT m w1",
+            "#1 TRADE FILLED l5 z5 Z500 t1 L100 Y500 n0USDT m w0",
             "#2 TRADE PARTIALLY_FILLED l5 z5 Z500 t1 L100 Y500 n0BTC w1",
             "L SELL 100=0 u2",
             "#2 EXPIRED EXPIRED l0 z5 Z500 w0",
@@ -195,19 +195,19 @@ struct ReferenceBookScenarioTests {
         #expect(b.lim(6, user: 2, .buy, price: 101, quantity: 6, tif: .fok) == [
             "#6 NEW NEW l0 z0 w1",
             "T1 3@100 Q300 b#6 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l3 z3 Z300 t1 L100 Y300 n0USDT m w1",
+            "#1 TRADE FILLED l3 z3 Z300 t1 L100 Y300 n0USDT m w0",
             "#6 TRADE PARTIALLY_FILLED l3 z3 Z300 t1 L100 Y300 n0BTC w1",
             "L SELL 100=0 u4",
             "T2 3@101 Q303 b#6 s#2 sm bc0 sc0",
-            "#2 TRADE FILLED l3 z3 Z303 t2 L101 Y303 n0USDT m w1",
-            "#6 TRADE FILLED l3 z6 Z603 t2 L101 Y303 n0BTC w1",
+            "#2 TRADE FILLED l3 z3 Z303 t2 L101 Y303 n0USDT m w0",
+            "#6 TRADE FILLED l3 z6 Z603 t2 L101 Y303 n0BTC w0",
             "L SELL 101=0 u5",
         ])
         #expect(b.lim(7, user: 1, .buy, price: 102, quantity: 3, tif: .fok, stp: SelfTradePreventionMode.none) == [
             "#7 NEW NEW l0 z0 w1",
             "T3 3@102 Q306 b#7 s#3 sm bc0 sc0",
-            "#3 TRADE FILLED l3 z3 Z306 t3 L102 Y306 n0USDT m w1",
-            "#7 TRADE FILLED l3 z3 Z306 t3 L102 Y306 n0BTC w1",
+            "#3 TRADE FILLED l3 z3 Z306 t3 L102 Y306 n0USDT m w0",
+            "#7 TRADE FILLED l3 z3 Z306 t3 L102 Y306 n0BTC w0",
             "L SELL 102=0 u6",
         ])
     }
@@ -219,18 +219,18 @@ struct ReferenceBookScenarioTests {
         #expect(b.order(3, user: 2, .buy, .market, quantity: 3) == [
             "#3 NEW NEW l0 z0 w1",
             "T1 2@100 Q200 b#3 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w1",
+            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w0",
             "#3 TRADE PARTIALLY_FILLED l2 z2 Z200 t1 L100 Y200 n0BTC w1",
             "L SELL 100=0 u3",
             "T2 1@101 Q101 b#3 s#2 sm bc0 sc0",
             "#2 TRADE PARTIALLY_FILLED l1 z1 Z101 t2 L101 Y101 n0USDT m w1",
-            "#3 TRADE FILLED l1 z3 Z301 t2 L101 Y101 n0BTC w1",
+            "#3 TRADE FILLED l1 z3 Z301 t2 L101 Y101 n0BTC w0",
             "L SELL 101=1 u4",
         ])
         #expect(b.order(4, user: 2, .buy, .market, quantity: 5) == [
             "#4 NEW NEW l0 z0 w1",
             "T3 1@101 Q101 b#4 s#2 sm bc0 sc0",
-            "#2 TRADE FILLED l1 z2 Z202 t3 L101 Y101 n0USDT m w1",
+            "#2 TRADE FILLED l1 z2 Z202 t3 L101 Y101 n0USDT m w0",
             "#4 TRADE PARTIALLY_FILLED l1 z1 Z101 t3 L101 Y101 n0BTC w1",
             "L SELL 101=0 u5",
             "#4 EXPIRED EXPIRED l0 z1 Z101 w0",
@@ -250,7 +250,7 @@ struct ReferenceBookScenarioTests {
         #expect(b.order(3, user: 2, .buy, .market, quoteOrderQty: 320) == [
             "#3 NEW NEW l0 z0 w1",
             "T1 2@100 Q200 b#3 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w1",
+            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w0",
             "#3 TRADE PARTIALLY_FILLED l2 z2 Z200 t1 L100 Y200 n0BTC w1",
             "L SELL 100=0 u3",
             "T2 1.09090909@110 Q119.9999999 b#3 s#2 sm bc0 sc0",
@@ -266,7 +266,7 @@ struct ReferenceBookScenarioTests {
             "#5 NEW NEW l0 z0 w1",
             "T3 0.99@100 Q99 b#5 s#4 sm bc0 sc0",
             "#4 TRADE PARTIALLY_FILLED l0.99 z0.99 Z99 t3 L100 Y99 n0USDT m w1",
-            "#5 TRADE FILLED l0.99 z0.99 Z99 t3 L100 Y99 n0BTC w1",
+            "#5 TRADE FILLED l0.99 z0.99 Z99 t3 L100 Y99 n0BTC w0",
             "L SELL 100=4.01 u6",
         ])
         // Sell side by quote: receive up to 150 from bids at 100: 1.5 base.
@@ -276,7 +276,7 @@ struct ReferenceBookScenarioTests {
             "#2 NEW NEW l0 z0 w1",
             "T1 1.5@100 Q150 b#1 s#2 bm bc0 sc0",
             "#1 TRADE PARTIALLY_FILLED l1.5 z1.5 Z150 t1 L100 Y150 n0BTC m w1",
-            "#2 TRADE FILLED l1.5 z1.5 Z150 t1 L100 Y150 n0USDT w1",
+            "#2 TRADE FILLED l1.5 z1.5 Z150 t1 L100 Y150 n0USDT w0",
             "L BUY 100=0.5 u2",
         ])
     }
@@ -288,7 +288,7 @@ struct ReferenceBookScenarioTests {
             "#2 NEW NEW l0 z0 w1",
             "T1 3@100 Q300 b#2 s#1 sm bc0 sc0",
             "#1 TRADE PARTIALLY_FILLED l3 z3 Z300 t1 L100 Y300 n0USDT m w1",
-            "#2 TRADE FILLED l3 z3 Z300 t1 L100 Y300 n0BTC w1",
+            "#2 TRADE FILLED l3 z3 Z300 t1 L100 Y300 n0BTC w0",
             "L SELL 100=2 u2",
         ])
     }
@@ -310,7 +310,7 @@ struct ReferenceBookScenarioTests {
             "#3 NEW NEW l0 z0 w1",
             "T2 1@100 Q100 b#3 s#1 sm bc0 sc0",
             "#1 TRADE PARTIALLY_FILLED l1 z3.5 Z350 t2 L100 Y100 n0USDT m w1",
-            "#3 TRADE FILLED l1 z1 Z100 t2 L100 Y100 n0BTC w1",
+            "#3 TRADE FILLED l1 z1 Z100 t2 L100 Y100 n0BTC w0",
             "L SELL 100=1.5 u3",
         ])
     }
@@ -360,7 +360,7 @@ struct ReferenceBookScenarioTests {
         #expect(b.lim(3, user: 1, .buy, price: 100, quantity: 5, stp: .expireTaker) == [
             "#3 NEW NEW l0 z0 w1",
             "T1 2@100 Q200 b#3 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w1",
+            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w0",
             "#3 TRADE PARTIALLY_FILLED l2 z2 Z200 t1 L100 Y200 n0BTC w1",
             "L SELL 100=3 u3",
             "#3 EXPIRED EXPIRED_IN_MATCH l0 z2 Z200 v1 B3 A3 w0",
@@ -377,7 +377,7 @@ struct ReferenceBookScenarioTests {
         #expect(b.lim(3, user: 1, .buy, price: 100, quantity: 5) == [
             "#3 NEW NEW l0 z0 w1",
             "T1 2@100 Q200 b#3 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w1",
+            "#1 TRADE FILLED l2 z2 Z200 t1 L100 Y200 n0USDT m w0",
             "#3 TRADE PARTIALLY_FILLED l2 z2 Z200 t1 L100 Y200 n0BTC w1",
             "L SELL 100=3 u3",
             "#2 EXPIRED EXPIRED_IN_MATCH l0 z0 m v1 B3 A3 w0",
@@ -441,8 +441,8 @@ struct ReferenceBookScenarioTests {
         #expect(b.lim(2, user: 1, .buy, price: 100, quantity: 1, stp: SelfTradePreventionMode.none) == [
             "#2 NEW NEW l0 z0 w1",
             "T1 1@100 Q100 b#2 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l1 z1 Z100 t1 L100 Y100 n0USDT m w1",
-            "#2 TRADE FILLED l1 z1 Z100 t1 L100 Y100 n0BTC w1",
+            "#1 TRADE FILLED l1 z1 Z100 t1 L100 Y100 n0USDT m w0",
+            "#2 TRADE FILLED l1 z1 Z100 t1 L100 Y100 n0BTC w0",
             "L SELL 100=0 u2",
         ])
     }
@@ -474,14 +474,14 @@ struct ReferenceBookScenarioTests {
             "L SELL 100=5 u3",
             "T2 1@100 Q100 b#3 s#2 sm bc0 sc0",
             "#2 TRADE PARTIALLY_FILLED l1 z1 Z100 t2 L100 Y100 n0USDT m w1",
-            "#3 TRADE FILLED l1 z4 Z400 t2 L100 Y100 n0BTC w1",
+            "#3 TRADE FILLED l1 z4 Z400 t2 L100 Y100 n0BTC w0",
             "L SELL 100=4 u4",
         ])
         // #2 (1 left) is now ahead of #1's new slice; the taker meets #1 twice in one sweep.
         #expect(b.lim(4, user: 3, .buy, price: 100, quantity: 6) == [
             "#4 NEW NEW l0 z0 w1",
             "T3 1@100 Q100 b#4 s#2 sm bc0 sc0",
-            "#2 TRADE FILLED l1 z2 Z200 t3 L100 Y100 n0USDT m w1",
+            "#2 TRADE FILLED l1 z2 Z200 t3 L100 Y100 n0USDT m w0",
             "#4 TRADE PARTIALLY_FILLED l1 z1 Z100 t3 L100 Y100 n0BTC w1",
             "L SELL 100=3 u5",
             "T4 3@100 Q300 b#4 s#1 sm bc0 sc0",
@@ -490,7 +490,7 @@ struct ReferenceBookScenarioTests {
             "L SELL 100=3 u6",
             "T5 2@100 Q200 b#4 s#1 sm bc0 sc0",
             "#1 TRADE PARTIALLY_FILLED l2 z8 Z800 t5 L100 Y200 n0USDT m w1",
-            "#4 TRADE FILLED l2 z6 Z600 t5 L100 Y200 n0BTC w1",
+            "#4 TRADE FILLED l2 z6 Z600 t5 L100 Y200 n0BTC w0",
             "L SELL 100=1 u7",
         ])
         // An iceberg taker that rests shows only its slice.
@@ -501,7 +501,7 @@ struct ReferenceBookScenarioTests {
             "#5 TRADE PARTIALLY_FILLED l1 z1 Z100 t6 L100 Y100 n0BTC w1",
             "L SELL 100=1 u8",
             "T7 1@100 Q100 b#5 s#1 sm bc0 sc0",
-            "#1 TRADE FILLED l1 z10 Z1000 t7 L100 Y100 n0USDT m w1",
+            "#1 TRADE FILLED l1 z10 Z1000 t7 L100 Y100 n0USDT m w0",
             "#5 TRADE PARTIALLY_FILLED l1 z2 Z200 t7 L100 Y100 n0BTC w1",
             "L SELL 100=0 u9",
             "L BUY 100=2 u10",
@@ -546,22 +546,22 @@ struct ReferenceBookScenarioTests {
             "#21 NEW NEW l0 z0 w1",
             "T2 1@99 Q99 b#2 s#21 bm bc0 sc0",
             "#2 TRADE PARTIALLY_FILLED l1 z1 Z99 t2 L99 Y99 n0BTC m w1",
-            "#21 TRADE FILLED l1 z1 Z99 t2 L99 Y99 n0USDT w1",
+            "#21 TRADE FILLED l1 z1 Z99 t2 L99 Y99 n0USDT w0",
             "L BUY 99=4 u5",
             // last 99 <= 99: the STOP_LOSS triggers and sells 5 at market.
             "#10 NEW NEW l0 z0 w1",
             "T3 4@99 Q396 b#2 s#10 bm bc0 sc0",
-            "#2 TRADE FILLED l4 z5 Z495 t3 L99 Y396 n0BTC m w1",
+            "#2 TRADE FILLED l4 z5 Z495 t3 L99 Y396 n0BTC m w0",
             "#10 TRADE PARTIALLY_FILLED l4 z4 Z396 t3 L99 Y396 n0USDT w1",
             "L BUY 99=0 u6",
             "T4 1@98 Q98 b#3 s#10 bm bc0 sc0",
             "#3 TRADE PARTIALLY_FILLED l1 z1 Z98 t4 L98 Y98 n0BTC m w1",
-            "#10 TRADE FILLED l1 z5 Z494 t4 L98 Y98 n0USDT w1",
+            "#10 TRADE FILLED l1 z5 Z494 t4 L98 Y98 n0USDT w0",
             "L BUY 98=4 u7",
             // last 98: the STOP_LOSS_LIMIT triggers, sells 4 at 98 and rests the last 1.
             "#11 NEW NEW l0 z0 w1",
             "T5 4@98 Q392 b#3 s#11 bm bc0 sc0",
-            "#3 TRADE FILLED l4 z5 Z490 t5 L98 Y392 n0BTC m w1",
+            "#3 TRADE FILLED l4 z5 Z490 t5 L98 Y392 n0BTC m w0",
             "#11 TRADE PARTIALLY_FILLED l4 z4 Z392 t5 L98 Y392 n0USDT w1",
             "L BUY 98=0 u8",
             "L SELL 98=1 u9",
@@ -718,8 +718,8 @@ struct ReferenceBookScenarioTests {
             "L SELL 101=0 u5",
             "#6 NEW NEW l0 z0 w1",
             "T1 1@99 Q99 b#5 s#6 bm bc0 sc0",
-            "#5 TRADE FILLED l1 z1 Z99 t1 L99 Y99 n0BTC m w1",
-            "#6 TRADE FILLED l1 z1 Z99 t1 L99 Y99 n0USDT w1",
+            "#5 TRADE FILLED l1 z1 Z99 t1 L99 Y99 n0BTC m w0",
+            "#6 TRADE FILLED l1 z1 Z99 t1 L99 Y99 n0USDT w0",
             "L BUY 99=0 u6",
         ])
     }
@@ -771,7 +771,7 @@ struct ReferenceBookScenarioTests {
         #expect(b.events.map(render) == [
             "#2 NEW NEW l0 z0 w1",
             "T1 1.23456789@3 Q3.70370367 b#2 s#1 sm bc0.00246913 sc0.0037037",
-            "#1 TRADE FILLED l1.23456789 z1.23456789 Z3.70370367 t1 L3 Y3.70370367 n0.0037037USDT m w1",
+            "#1 TRADE FILLED l1.23456789 z1.23456789 Z3.70370367 t1 L3 Y3.70370367 n0.0037037USDT m w0",
             "#2 TRADE PARTIALLY_FILLED l1.23456789 z1.23456789 Z3.70370367 t1 L3 Y3.70370367 n0.00246913BTC w1",
             "L SELL 3=0 u2",
             "#2 EXPIRED EXPIRED l0 z1.23456789 Z3.70370367 w0",

@@ -26,9 +26,10 @@ extension FastBook {
     }
 
     /// FNV-1a 64 over the contract's canonical state: resting orders (bids then asks, best level
-    /// first, queue order; per order id, user, remaining, visible, cumulative, clientOrderID as u32
-    /// length + UTF-8), the stop list in order (same fields, visible 0), then tradeID, updateID,
-    /// preventedMatchID (the newest issued, 0 before any) and lastTradePrice; integers as 8 bytes LE.
+    /// first, queue order; per order id, user, remaining, visible, cumulative, clientOrderID as u64
+    /// length + UTF-8), the stop list's order ids in placement order, then the next tradeID,
+    /// updateID and preventedMatchID to hand out (1 in an empty book) and lastTradePrice; integers
+    /// as 8 bytes LE. ReferenceBook hashes the same bytes.
     public func stateHash() -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func byte(_ b: UInt8) { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
@@ -41,7 +42,7 @@ extension FastBook {
             i64(o.visible)
             i64(o.cumulativeQty)
             let utf8 = o.clientOrderID.utf8
-            for shift in stride(from: 0, to: 32, by: 8) { byte(UInt8(truncatingIfNeeded: utf8.count >> shift)) }
+            u64(UInt64(utf8.count))
             for b in utf8 { byte(b) }
         }
         for levels in [bids, asks] {
@@ -53,14 +54,16 @@ extension FastBook {
                 }
             }
         }
+        // Stops by id only, and the counters as the next id each will hand out: the layout both
+        // books share (docs/matching-semantics.md, "Determinism").
         var slot = stopHead
         while slot >= 0 {
-            order(pool[Int(slot)])
+            u64(pool[Int(slot)].orderID)
             slot = pool[Int(slot)].next
         }
-        i64(lastTradeID)
-        i64(lastUpdateID)
-        i64(lastPreventedMatchID)
+        i64(lastTradeID + 1)
+        i64(lastUpdateID + 1)
+        i64(lastPreventedMatchID + 1)
         i64(lastTradePrice)
         return hash
     }

@@ -614,8 +614,9 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// A report of `order`'s current state with the "nothing happened in this report" defaults:
     /// no fill, `tradeID -1`, no commission (asset ""), no prevention (`preventedMatchID 0`).
-    /// AMBIGUITY: `isWorking` is the order's (true once placed or triggered); the contract's
-    /// terminal reports (expired, expired in match, canceled) set it false at their call sites.
+    /// `isWorking` (Binance's `w`, "is the order on the book") is true while the order is placed or
+    /// triggered and still open (NEW or PARTIALLY_FILLED); false on FILLED and on the terminal
+    /// reports (expired, expired in match, canceled), which also set it at their call sites.
     func report(_ o: ReferenceOrder, _ executionType: ExecutionType, _ status: OrderStatus, time: Int64) -> ExecutionReport {
         ExecutionReport(
             orderID: o.orderID, userID: o.userID, clientOrderID: o.clientOrderID, origClientOrderID: "",
@@ -624,7 +625,8 @@ public struct ReferenceBook: OrderBookEngine {
             executionType: executionType, status: status, rejectReason: "NONE", lastExecutedQty: 0,
             cumulativeQty: o.cumulativeQty, cumulativeQuoteQty: o.cumulativeQuoteQty, lastPrice: 0, lastQuoteQty: 0,
             commission: 0, commissionAsset: "", transactionTime: time, tradeID: -1, isMaker: false,
-            isWorking: o.isWorking, workingTime: o.workingTime, orderCreationTime: o.orderCreationTime,
+            isWorking: o.isWorking && (status == .new || status == .partiallyFilled),
+            workingTime: o.workingTime, orderCreationTime: o.orderCreationTime,
             selfTradePrevention: o.selfTradePrevention, preventedMatchID: 0, preventedQuantity: o.preventedQuantity,
             lastPreventedQuantity: 0, strategyID: o.strategyID, strategyType: o.strategyType)
     }
