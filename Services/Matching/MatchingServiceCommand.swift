@@ -1,9 +1,11 @@
 import ArgumentParser
 import ExchangeProtocol
+import MatchingEngine
 import ServiceKit
 
-/// `matching`: one order book per internal symbol. Until the matching core lands (issue 3) it
-/// consumes `matching.commands` with the tallying processor, snapshots and exposes health/metrics.
+/// `matching`: one order book per internal symbol (`FastBook`), consuming funded orders, cancels
+/// and amends from `matching.commands` and emitting order updates, trades and book deltas to
+/// `matching.events`, with snapshots and replay through the consumer loop.
 @main
 struct MatchingServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +15,7 @@ struct MatchingServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.resolve(service: "matching", defaultAdminPort: DefaultPorts.matchingAdmin)
-        try await StandardService.run(configuration, inputs: [Topics.matchingCommands], processor: RecordTally.self)
+        try await StandardService.run(
+            configuration, inputs: [Topics.matchingCommands], processor: MatchingProcessor<FastBook>.self)
     }
 }

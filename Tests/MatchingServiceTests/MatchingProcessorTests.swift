@@ -102,4 +102,29 @@ struct MatchingProcessorTests {
         guard case .orderRejected(let r2) = refused.first?.envelope.payload else { Issue.record("not rejected"); return }
         #expect(r2.code == -1020)
     }
+
+    @Test func theServiceBookAndTheReferenceBookPutTheSameBytesOnTheWire() throws {
+        var fast = MatchingProcessor<FastBook>()
+        var reference = Processor()
+        var offset: Int64 = 0
+        for i in 0..<300 as Range<UInt64> {
+            let side: Exchange_V1_Side = (i * 7) % 3 == 0 ? .buy : .sell
+            let envelope = Self.funded(i + 1, user: i % 4, side, price: 95 + Int64((i * 13) % 11), quantity: 1 + Int64(i % 4))
+            let a = fast.apply(Self.input(envelope, offset: offset)).map { EnvelopeCodec.encode($0.envelope) }
+            let b = reference.apply(Self.input(envelope, offset: offset)).map { EnvelopeCodec.encode($0.envelope) }
+            #expect(a == b, "order \(i + 1)")
+            offset += 1
+            if i % 5 == 4 {
+                var cancel = Exchange_V1_CancelOrder()
+                cancel.userID = (i - 2) % 4
+                cancel.symbol = "BTCUSDT"
+                cancel.orderID = i - 1
+                let c = Exchange_V1_Envelope(payload: .cancelOrder(cancel), createdAtMs: 1, emittedAtMs: 2)
+                #expect(fast.apply(Self.input(c, offset: offset)).map { EnvelopeCodec.encode($0.envelope) }
+                        == reference.apply(Self.input(c, offset: offset)).map { EnvelopeCodec.encode($0.envelope) })
+                offset += 1
+            }
+        }
+        #expect(fast.stateHash() == reference.stateHash())
+    }
 }
