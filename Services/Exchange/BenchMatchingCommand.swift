@@ -63,20 +63,6 @@ struct BenchWorkloadSpec {
     var accounts: Int
 }
 
-/// SplitMix64: tiny, fast, deterministic.
-struct BenchRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<n.
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// One pre-generated command, compact (the full `MatchingCommand` is built in the timed loop).
 struct BenchCommandRecord {
     enum Kind: UInt8 { case gtc, ioc, cancel, move }
@@ -115,7 +101,7 @@ struct BenchWorkload {
     static let centreTicks: Int64 = 100_000     // 1000.00
 
     let spec: BenchWorkloadSpec
-    var rng: BenchRNG
+    var rng: SplitMix64
     var prefill: [BenchCommandRecord] = []
     var timed: [BenchCommandRecord] = []
     var nextOrderID: UInt64 = 1
@@ -133,7 +119,7 @@ struct BenchWorkload {
 
     init(spec: BenchWorkloadSpec, seed: UInt64) {
         self.spec = spec
-        rng = BenchRNG(state: seed)
+        rng = SplitMix64(seed: seed)
         open = Array(repeating: [], count: spec.books)
         shadow = Array(repeating: FastBook(rules: Self.rules), count: spec.books)
         events.reserveCapacity(1_024)

@@ -1,33 +1,6 @@
 import ExchangeProtocol
 import MatchingEngine
 
-/// SplitMix64: tiny, fast, and the same sequence on every platform (no Foundation, no system RNG),
-/// so a failing seed replays exactly.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform enough in `range` (modulo bias is irrelevant for test streams).
-    mutating func int(_ range: ClosedRange<Int64>) -> Int64 {
-        let span = UInt64(range.upperBound - range.lowerBound) + 1
-        return range.lowerBound + Int64(next() % span)
-    }
-
-    /// True with probability `percent`/100.
-    mutating func chance(_ percent: Int) -> Bool { next() % 100 < UInt64(percent) }
-
-    mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
-}
-
 /// A deterministic, realistic-ish stream of book commands for differential testing: a handful of
 /// users (so self-trade prevention fires often) trading LIMIT GTC/IOC/FOK around a drifting mid,
 /// MARKET orders by quantity, quoteOrderQty and with a quote budget, LIMIT_MAKERs, icebergs, all

@@ -5,21 +5,8 @@ import Testing
 /// Randomized checks of the fast book's internals: the id table against `Dictionary`, and book
 /// invariants, determinism and snapshot round-trips along a random command stream.
 @Suite struct FastBookRandomizedTests {
-    /// SplitMix64, so failures reproduce.
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     @Test func idMapMatchesDictionary() {
-        var rng = RNG(state: 7)
+        var rng = SplitMix64(seed: 7)
         var map = FastBookIDMap(capacity: 4)
         var reference: [UInt64: Int32] = [:]
         for step in 0..<50_000 {
@@ -42,7 +29,7 @@ import Testing
     /// A random stream over every command kind on a narrow price band (lots of crossing, STP,
     /// icebergs and stops); returns the events.
     static func randomCommands(seed: UInt64, count: Int) -> [MatchingCommand] {
-        var rng = RNG(state: seed)
+        var rng = SplitMix64(seed: seed)
         var commands: [MatchingCommand] = []
         let modes: [SelfTradePreventionMode?] = [nil, SelfTradePreventionMode.none, .expireTaker, .expireMaker, .expireBoth, .decrement]
         for n in 0..<count {
