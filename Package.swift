@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
+        // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
+        .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
         .executable(name: "matching", targets: ["Matching"]),
         .executable(name: "ledger", targets: ["Ledger"]),
@@ -45,6 +47,7 @@ let package = Package(
             path: "Shared/ExchangeProtocol",
             exclude: ["Protos"]
         ),
+        .target(name: "CMallocCounter", path: "Shared/CMallocCounter"),
         .target(
             name: "MatchingEngine",
             dependencies: ["ExchangeProtocol"],

@@ -28,6 +28,11 @@ struct BenchMatchingCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard commands > 0 else { throw ValidationError("--commands must be positive") }
+        // Allocation counts need the counter preloaded from process start: run again with it.
+        if let status = try BenchMallocCounter.rerunWithCounter() {
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         let selected = Set(runs.split(separator: ",").map(String.init))
         let all: [(name: String, spec: BenchWorkloadSpec)] = [
             ("single_pair", BenchWorkloadSpec(books: 1, targetOrders: 1_000, halfLevels: 375, accounts: 1_000)),
@@ -47,7 +52,7 @@ struct BenchMatchingCommand: AsyncParsableCommand {
             "latency_method": "ContinuousClock around batches of 64 commands; ns = batch time / 64",
             "allocations_per_command": BenchMallocCounter.available
                 ? "per run (allocations_per_command), counted by a preloaded malloc counter"
-                : "not measured (run with LD_PRELOAD of a library exporting fb_malloc_count)",
+                : "not measured (libExchangeMallocCounter.so not found beside the executable)",
             "runs": results,
         ])
     }
@@ -287,12 +292,33 @@ struct BenchWorkload {
     }
 }
 
-/// Reads `fb_malloc_count` (malloc+calloc+realloc+memalign calls) when a counting library is
-/// preloaded; the bench itself cannot hook malloc.
+/// Reads `exchange_malloc_count` (malloc, calloc, realloc and aligned allocation calls) from
+/// `libExchangeMallocCounter.so` when it is preloaded; the bench itself cannot hook malloc.
 enum BenchMallocCounter {
     static func read() -> Int? {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "fb_malloc_count") else { return nil }
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "exchange_malloc_count") else { return nil }
         return symbol.assumingMemoryBound(to: Int.self).pointee
     }
     static var available: Bool { read() != nil }
+
+    /// The counter library built beside this executable (`swift build` builds it), if present.
+    static var libraryBesideExecutable: String? {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let path = directory.appendingPathComponent("libExchangeMallocCounter.so").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// Runs this same command again with the counter preloaded and returns its exit status, or nil
+    /// when counting is already on, was refused (`EXCHANGE_BENCH_NO_PRELOAD`), or no library exists.
+    static func rerunWithCounter() throws -> Int32? {
+        let environment = ProcessInfo.processInfo.environment
+        guard !available, environment["EXCHANGE_BENCH_NO_PRELOAD"] == nil, let library = libraryBesideExecutable else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        process.arguments = Array(CommandLine.arguments.dropFirst())
+        process.environment = environment.merging(["LD_PRELOAD": library, "EXCHANGE_BENCH_NO_PRELOAD": "1"]) { _, new in new }
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 }
