@@ -42,6 +42,7 @@ test: deps py-deps build-debug
 
 bench: build
 	.build/release/exchange bench codec
+	.build/release/exchange bench matching
 	.build/release/exchange bench eventlog --backend redis
 	.build/release/exchange bench eventlog --backend kafka-mock
 
