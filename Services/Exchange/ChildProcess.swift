@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -16,21 +17,21 @@ struct ChildProcess: Service {
     var stopTimeout: Duration = .seconds(10)
 
     func run() async throws {
-        var delay = Duration.seconds(1)
+        var backoff = Backoff(initial: .seconds(1), cap: .seconds(30))
         var restarts = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = ContinuousClock.now
             let status = try await runOnce()
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             // A child that stayed up a minute earned a fresh backoff.
-            if ContinuousClock.now - started > .seconds(60) { delay = .seconds(1) }
+            if ContinuousClock.now - started > .seconds(60) { backoff.reset() }
+            let delay = backoff.next()
             restarts += 1
             logger.error("child exited; restarting", metadata: [
                 "exchange.child": "\(name)", "exchange.status": "\(status)", "exchange.restarts": "\(restarts)",
                 "exchange.retry_in": "\(delay)",
             ])
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(30))
         }
     }
 

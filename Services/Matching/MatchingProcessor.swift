@@ -13,15 +13,13 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
 
     init() {}
 
-    /// State: for each symbol in sorted order, the symbol, base and quote assets, and the book's
-    /// own snapshot, each length-prefixed.
+    /// State: for each symbol in sorted order, the symbol and the book's own snapshot (which holds
+    /// the symbol's rules and assets), each length-prefixed.
     init(state: [UInt8]) throws {
         var reader = ByteReader(state)
         let count = try reader.readInt()
         for _ in 0..<count {
             let symbol = try reader.readString()
-            _ = try reader.readString()  // base asset (kept in the book's rules, read for layout checks)
-            _ = try reader.readString()  // quote asset
             books[symbol] = try Book(snapshot: try reader.readBytes())
         }
     }
@@ -30,11 +28,8 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         var writer = ByteWriter()
         writer.writeInt(Int64(books.count))
         for symbol in books.keys.sorted() {
-            let book = books[symbol]!
             writer.writeString(symbol)
-            writer.writeString(book.rules.baseAsset)
-            writer.writeString(book.rules.quoteAsset)
-            writer.writeBytes(book.snapshot())
+            writer.writeBytes(books[symbol]!.snapshot())
         }
         return writer.bytes
     }
@@ -95,7 +90,7 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         scratch.removeAll(keepingCapacity: true)
         book.apply(command.command, into: &scratch)
         books[command.symbol] = book
-        return outputs(for: scratch, symbol: command.symbol, rules: book.rules, input: envelope)
+        return outputs(for: scratch, rules: book.rules, input: envelope)
     }
 
     // MARK: Wire mapping
@@ -122,7 +117,8 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
 
     /// Reports, trades and rejections in the book's order, keyed by symbol, then one `BookDelta`
     /// with every level the command changed (final quantity per level, update ids first..last).
-    private func outputs(for events: [MatchingEvent], symbol: String, rules: SymbolRules, input: Exchange_V1_Envelope) -> [ProcessorOutput] {
+    private func outputs(for events: [MatchingEvent], rules: SymbolRules, input: Exchange_V1_Envelope) -> [ProcessorOutput] {
+        let symbol = rules.symbol
         var outputs: [ProcessorOutput] = []
         var delta = Exchange_V1_BookDelta()
         var bidIndex: [Int64: Int] = [:]
@@ -130,7 +126,7 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         for event in events {
             switch event {
             case .report(let report):
-                outputs.append(output(.orderUpdate(Self.orderUpdate(report, symbol: symbol, rules: rules)), symbol: symbol, input: input))
+                outputs.append(output(.orderUpdate(Self.orderUpdate(report, symbol: symbol)), symbol: symbol, input: input))
             case .trade(let trade):
                 outputs.append(output(.trade(Self.trade(trade, rules: rules)), symbol: symbol, input: input))
             case .rejected(let rejected):
@@ -179,7 +175,7 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         return output(.orderRejected(rejected), symbol: symbol, input: input)
     }
 
-    static func orderUpdate(_ r: ExecutionReport, symbol: String, rules: SymbolRules) -> Exchange_V1_OrderUpdate {
+    static func orderUpdate(_ r: ExecutionReport, symbol: String) -> Exchange_V1_OrderUpdate {
         var u = Exchange_V1_OrderUpdate()
         u.userID = r.userID
         u.symbol = symbol

@@ -213,7 +213,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
     }
 
     private func sendUntilDurable(_ outputs: [OutgoingRecord], producer: any EventProducer, healthName: String) async -> Bool {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 _ = try await producer.send(outputs)
@@ -221,8 +221,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             } catch {
                 health.set(healthName, ready: false, detail: "append failed: \(error)")
                 logger.warning("append failed, retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                try? await Task.sleep(for: backoff.next())
             }
         }
         return false
@@ -248,14 +247,13 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
     }
 
     private func retrying<T>(_ what: String, _ healthName: String, _ body: () async throws -> T) async throws -> T {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff()
         while true {
             do { return try await body() } catch {
                 if Task.isCancelled { throw error }
                 health.set(healthName, ready: false, detail: "\(what) failed: \(error)")
                 logger.warning("\(what) failed, retrying", metadata: ["error": "\(error)"])
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                try await Task.sleep(for: backoff.next())
             }
         }
     }

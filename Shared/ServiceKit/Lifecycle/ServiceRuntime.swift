@@ -73,7 +73,7 @@ public enum ServiceRuntime {
     public static func connectEventLog(
         _ endpoint: EventLogEndpoint, health: HealthState, logger: Logger
     ) async throws -> any EventLog {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff()
         while true {
             do {
                 let log = try await EventLogFactory.connect(endpoint, logger: logger)
@@ -84,9 +84,9 @@ public enum ServiceRuntime {
                 try Task.checkCancellation()
                 if Task.isShuttingDownGracefully { throw CancellationError() }
                 health.set("eventlog", ready: false, detail: "\(endpoint): \(error)")
+                let delay = backoff.next()
                 logger.warning("event log unreachable, retrying", metadata: ["error": "\(error)", "exchange.retry_in": "\(delay)"])
                 try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
             }
         }
     }
