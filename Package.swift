@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "MatchingEngineTests", dependencies: ["MatchingEngine", "ExchangeProtocol"], path: "Tests/MatchingEngineTests"),
         .testTarget(
             name: "MatchingServiceTests",
-            dependencies: ["Matching", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol"],
+            dependencies: ["Matching", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/MatchingServiceTests"
         ),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),

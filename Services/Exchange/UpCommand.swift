@@ -27,6 +27,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Prepare demo symbols and a funded demo user (needs the ledger and matching services).")
     var demo = false
 
+    @Option(help: "Symbol catalogue (Binance exchangeInfo symbols plus venue) the services share.")
+    var symbols: String = "deploy/symbols.json"
+
     @Option(help: "Log format of the services: text|json.")
     var logFormat: String = "text"
 
@@ -77,9 +80,11 @@ struct UpCommand: AsyncParsableCommand {
                 ],
                 environment: [:], logFile: "\(logs)/redis-server.log", logger: logger),
         ]
+        let symbolsPath = URL(fileURLWithPath: symbols).standardizedFileURL.path
+        _ = try SymbolCatalog.load(path: symbolsPath)  // refuse to start every service on a bad catalogue
         let environment = [
             "EXCHANGE_EVENT_LOG": endpoint.description, "EXCHANGE_REDIS": redisURL,
-            "EXCHANGE_DATA_DIR": dataDir, "EXCHANGE_LOG_FORMAT": logFormat,
+            "EXCHANGE_DATA_DIR": dataDir, "EXCHANGE_LOG_FORMAT": logFormat, "EXCHANGE_SYMBOLS": symbolsPath,
         ]
         children.append(Startup(endpoint: endpoint, demo: demo, logger: logger))
         for service in services {

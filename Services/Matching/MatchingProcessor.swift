@@ -10,6 +10,10 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     private(set) var books: [String: Book] = [:]
     /// Reused between commands so the hot path does not allocate an event array per command.
     private var scratch: [MatchingEvent] = []
+    /// The operator's symbols (configuration, not state): a book's assets and self-trade
+    /// prevention settings. nil accepts any symbol with the assets its funded order names and
+    /// Binance's default settings (tests, benchmarks).
+    var catalog: SymbolCatalog?
 
     init() {}
 
@@ -50,15 +54,32 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         let command: (symbol: String, command: MatchingCommand)
         switch envelope.payload {
         case .fundedOrder(let funded):
-            guard let request = Self.orderRequest(funded, time: time) else {
-                return [rejection(envelope, symbol: funded.order.symbol, userID: funded.order.userID, orderID: funded.order.orderID,
-                                  clientOrderID: funded.order.clientOrderID, code: -1013, message: "Invalid order.")]
+            let order = funded.order
+            guard var request = Self.orderRequest(funded, time: time) else {
+                return [rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                  clientOrderID: order.clientOrderID, code: -1013, message: "Invalid order.")]
             }
-            if books[funded.order.symbol] == nil {
-                books[funded.order.symbol] = Book(rules: SymbolRules(
-                    symbol: funded.order.symbol, baseAsset: funded.baseAsset, quoteAsset: funded.quoteAsset))
+            let config = catalog?[order.symbol]
+            if catalog != nil {
+                // Listed, internal, trading: otherwise the order should never have been funded.
+                guard let config, config.venue == .internal, config.status == "TRADING" else {
+                    return [rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                      clientOrderID: order.clientOrderID, code: -1121, message: "Invalid symbol.")]
+                }
+                // The catalogue's current settings apply to every new order, also on books
+                // created (and snapshotted) under older settings.
+                let mode = request.selfTradePrevention ?? config.defaultSelfTradePreventionMode
+                guard config.allowedSelfTradePreventionModes.contains(mode) else {
+                    return [rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                      clientOrderID: order.clientOrderID, code: BookRejection.stpModeNotAllowed.code,
+                                      message: BookRejection.stpModeNotAllowed.message)]
+                }
+                request.selfTradePrevention = mode
             }
-            command = (funded.order.symbol, .place(request))
+            if books[order.symbol] == nil {
+                books[order.symbol] = Book(rules: Self.rules(symbol: order.symbol, funded: funded, config: config))
+            }
+            command = (order.symbol, .place(request))
         case .cancelOrder(let cancel):
             command = (cancel.symbol, .cancel(Self.cancelRequest(cancel, time: time)))
         case .cancelOpenOrders(let cancel):
@@ -91,6 +112,15 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         book.apply(command.command, into: &scratch)
         books[command.symbol] = book
         return outputs(for: scratch, rules: book.rules, input: envelope)
+    }
+
+    /// A new book's settings: the catalogue's, else the funded order's assets and Binance's defaults.
+    static func rules(symbol: String, funded: Exchange_V1_FundedOrder, config: SymbolConfig?) -> SymbolRules {
+        guard let config else { return SymbolRules(symbol: symbol, baseAsset: funded.baseAsset, quoteAsset: funded.quoteAsset) }
+        return SymbolRules(
+            symbol: symbol, baseAsset: config.baseAsset, quoteAsset: config.quoteAsset,
+            defaultSelfTradePrevention: config.defaultSelfTradePreventionMode,
+            allowedSelfTradePrevention: Set(config.allowedSelfTradePreventionModes))
     }
 
     // MARK: Wire mapping

@@ -24,9 +24,9 @@ struct OrderRouterCommand: AsyncParsableCommand {
         let configuration = try options.resolve(service: "order-router", defaultAdminPort: DefaultPorts.orderRouterAdmin)
         let api = try ListenAddress.resolve(
             host: apiHost, port: apiPort, environmentPrefix: "EXCHANGE_API", defaultPort: DefaultPorts.orderRouterAPI)
-        try await StandardService.run(configuration, inputs: [Topics.ledgerEvents], processor: RecordTally.self) { context in
-            [RestAPI.make(host: api.host, port: api.port, context: context)]
-        }
+        try await StandardService.run(
+            configuration, inputs: [Topics.ledgerEvents], processor: RecordTally.self,
+            extra: { context in [RestAPI.make(host: api.host, port: api.port, context: context)] })
     }
 }
 

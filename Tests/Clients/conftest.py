@@ -43,8 +43,9 @@ class Stack:
         self.admin = {name: f"http://127.0.0.1:{port + ports_offset}" for name, port in SERVICES.items()}
 
     def start(self):
+        symbols = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "symbols.json")
         command = [os.path.join(self.bin_dir, "exchange"), "up", "--data-dir", self.data_dir,
-                   "--ports-offset", str(self.ports_offset)]
+                   "--ports-offset", str(self.ports_offset), "--symbols", os.path.normpath(symbols)]
         if self.event_log:
             command += ["--event-log", self.event_log]
         self.process = subprocess.Popen(

@@ -19,6 +19,11 @@ public enum EnvelopeCodec {
         do { return try envelope.serializedBytes() } catch { preconditionFailure("protobuf encode: \(error)") }
     }
 
+    /// Binary protobuf bytes of any message of the contract (`RequestOutcome`, snapshots in Redis).
+    public static func encode<M: SwiftProtobuf.Message>(message: M) -> [UInt8] {
+        do { return try message.serializedBytes() } catch { preconditionFailure("protobuf encode: \(error)") }
+    }
+
     /// Decodes bytes into an envelope; refuses unknown major versions and empty payloads.
     public static func decode(_ bytes: [UInt8]) throws(DecodeFailure) -> Exchange_V1_Envelope {
         let envelope: Exchange_V1_Envelope

@@ -23,6 +23,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("instance"), help: "Instance name, unique per running process (EXCHANGE_INSTANCE, default <service>-0)")
     public var instance: String?
 
+    @Option(name: .customLong("snapshot-every"), help: "Snapshot state after this many input records (EXCHANGE_SNAPSHOT_EVERY, default 10000)")
+    public var snapshotEvery: Int?
+
+    @Option(name: .customLong("snapshot-interval-ms"), help: "...or this long after the last snapshot, if anything changed (EXCHANGE_SNAPSHOT_INTERVAL_MS, default 10000)")
+    public var snapshotIntervalMs: Int?
+
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical (EXCHANGE_LOG_LEVEL, default info)")
     public var logLevel: String?
 
@@ -50,6 +56,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("bad log level \(levelText)") }
         let formatText = pick(logFormat, "EXCHANGE_LOG_FORMAT", "text")
         guard let format = LogFormat(rawValue: formatText) else { throw ValidationError("bad log format \(formatText)") }
+        let everyText = snapshotEvery.map(String.init) ?? environment["EXCHANGE_SNAPSHOT_EVERY"] ?? "10000"
+        guard let every = Int(everyText), every > 0 else { throw ValidationError("bad snapshot cadence \(everyText): want a positive record count") }
+        let intervalText = snapshotIntervalMs.map(String.init) ?? environment["EXCHANGE_SNAPSHOT_INTERVAL_MS"] ?? "10000"
+        guard let interval = Int(intervalText), interval > 0 else { throw ValidationError("bad snapshot interval \(intervalText): want positive milliseconds") }
         return ServiceConfiguration(
             service: service,
             instance: pick(instance, "EXCHANGE_INSTANCE", "\(service)-0"),
@@ -59,7 +69,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             adminPort: port,
             dataDirectory: pick(dataDir, "EXCHANGE_DATA_DIR", "./.exchange"),
             logLevel: level,
-            logFormat: format)
+            logFormat: format,
+            snapshotEveryRecords: every,
+            snapshotInterval: .milliseconds(interval))
     }
 }
 
@@ -75,10 +87,15 @@ public struct ServiceConfiguration: Sendable {
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    /// Consumer loops snapshot after this many input records...
+    public var snapshotEveryRecords: Int
+    /// ...or this long after the last snapshot, whichever comes first.
+    public var snapshotInterval: Duration
 
     public init(
         service: String, instance: String, eventLog: EventLogEndpoint, redis: RedisEndpoint, adminHost: String,
-        adminPort: Int, dataDirectory: String, logLevel: Logger.Level, logFormat: LogFormat
+        adminPort: Int, dataDirectory: String, logLevel: Logger.Level, logFormat: LogFormat,
+        snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10)
     ) {
         self.service = service
         self.instance = instance
@@ -89,6 +106,8 @@ public struct ServiceConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.snapshotEveryRecords = snapshotEveryRecords
+        self.snapshotInterval = snapshotInterval
     }
 
     /// Where this instance keeps its snapshots.

@@ -47,17 +47,33 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
     let health: HealthState
     let logger: Logger
     let clock: @Sendable () -> Int64
+    let effects: SideEffects?
+    let prepare: @Sendable (inout Processor) -> Void
     private let progress: LoopProgress
+
+    /// A planner and the sink its effects go to.
+    public struct SideEffects: Sendable {
+        public var planner: any SideEffectPlanner<Processor>
+        public var sink: any SideEffectSink
+        public init(planner: any SideEffectPlanner<Processor>, sink: any SideEffectSink) {
+            self.planner = planner
+            self.sink = sink
+        }
+    }
 
     public init(
         configuration: Configuration, eventLog: any EventLog, store: SnapshotStore, health: HealthState,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        logger: Logger, effects: SideEffects? = nil,
+        prepare: @escaping @Sendable (inout Processor) -> Void = { _ in },
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
     ) {
         self.configuration = configuration
         self.eventLog = eventLog
         self.store = store
         self.health = health
         self.logger = logger
+        self.effects = effects
+        self.prepare = prepare
         self.clock = clock
         self.progress = LoopProgress()
     }
@@ -69,6 +85,8 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         let healthName = "consumer.\(configuration.groupID)"
         health.set(healthName, ready: false, detail: "starting")
         var state = try Self.restore(from: store.loadNewest(), logger: logger)
+        // Configuration the state does not hold (catalogues): given after every restore.
+        prepare(&state.processor)
         logger.info("consumer loop starting", metadata: [
             "exchange.group": "\(configuration.groupID)", "exchange.snapshot": "\(state.sequence)",
             "exchange.positions": "\(state.positions.count)",
@@ -86,6 +104,8 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         let applied = Counter(label: "exchange.consumer.records", dimensions: [("group", configuration.groupID)])
         let duplicates = Counter(label: "exchange.consumer.duplicates", dimensions: [("group", configuration.groupID)])
         let deadLetters = Counter(label: "exchange.deadletter.records", dimensions: [("group", configuration.groupID)])
+        let failedEffects = Counter(label: "exchange.consumer.side_effects.failed", dimensions: [("group", configuration.groupID)])
+        var planner = effects?.planner
         var sinceSnapshot = 0
         var lastSnapshot = ContinuousClock.now
 
@@ -102,6 +122,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 continue
             }
             var outputs: [OutgoingRecord] = []
+            var stamped: [ProcessorOutput] = []
             var consumed: [TopicPartition: Int64] = [:]
             for record in records {
                 consumed[record.topicPartition] = record.offset + 1
@@ -132,6 +153,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                         sourceOffset: record.offset, index: UInt32(index))
                     if out.producer.isEmpty { out.producer = configuration.instance }
                     outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: EnvelopeCodec.encode(out)))
+                    if planner != nil { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out)) }
                 }
                 applied.increment()
                 progress.add(applied: 1)
@@ -143,6 +165,17 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                     aborted = true
                     break
                 }
+            }
+            if var current = planner, let sink = effects?.sink {
+                let planned = current.plan(durable: stamped, processor: state.processor, nowMs: clock())
+                if !planned.isEmpty {
+                    do { try await sink.apply(planned) } catch {
+                        current.failed(planned)
+                        failedEffects.increment()
+                        logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(error)"])
+                    }
+                }
+                planner = current
             }
             state.positions.merge(consumed) { _, new in new }
             sinceSnapshot += records.count

@@ -4,7 +4,8 @@ import Messaging
 import ServiceLifecycle
 
 /// The shape every event-sourced service shares: admin endpoints, the event log, a Redis
-/// liveness probe, and a consumer loop over its input topics running `Processor`.
+/// liveness probe, and a consumer loop over its input topics running `Processor`, whose side
+/// effects (replies, projections) go to Redis.
 public enum StandardService {
     /// Builds and runs the service until SIGTERM/SIGINT. `extra` adds components such as an API
     /// server; they start after the event log is reachable.
@@ -12,16 +13,23 @@ public enum StandardService {
         _ configuration: ServiceConfiguration,
         inputs: [TopicDescriptor],
         processor: Processor.Type,
+        planner: (any SideEffectPlanner<Processor>)? = nil,
+        prepare: @escaping @Sendable (inout Processor) -> Void = { _ in },
         extra: @escaping @Sendable (ServiceContext) async throws -> [any Service] = { _ in [] }
     ) async throws {
         try await ServiceRuntime.run(configuration) { context in
             let loop = ConsumerLoop<Processor>(
                 configuration: .init(
-                    groupID: configuration.service, topics: inputs.map(\.name), instance: configuration.instance),
+                    groupID: configuration.service, topics: inputs.map(\.name), instance: configuration.instance,
+                    snapshotEveryRecords: configuration.snapshotEveryRecords, snapshotInterval: configuration.snapshotInterval),
                 eventLog: context.eventLog,
                 store: SnapshotStore(directory: configuration.snapshotDirectory),
                 health: context.health,
-                logger: context.logger)
+                logger: context.logger,
+                effects: planner.map {
+                    .init(planner: $0, sink: RedisSideEffectSink(endpoint: configuration.redis, logger: context.logger))
+                },
+                prepare: prepare)
             let probe = RedisHealthProbe(endpoint: configuration.redis, health: context.health, logger: context.logger)
             return [probe, loop] + (try await extra(context))
         }

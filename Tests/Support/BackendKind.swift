@@ -1,15 +1,14 @@
-@_exported import ExchangeTestSupport
 import Messaging
 
-/// The event-log backends the conformance suite runs against.
-enum BackendKind: String, CaseIterable, CustomStringConvertible, Sendable {
+/// The event-log backends tests run against.
+public enum BackendKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case redis
     case kafkaMock
 
-    var description: String { rawValue }
+    public var description: String { rawValue }
 
     /// A fresh backend on loopback (its own redis-server, or its own librdkafka mock cluster).
-    func start() async throws -> TestBackend {
+    public func start() async throws -> TestBackend {
         switch self {
         case .redis: return try await RedisTestServer.startEventLog()
         case .kafkaMock: return try await KafkaMockTestCluster.startEventLog()
@@ -17,7 +16,7 @@ enum BackendKind: String, CaseIterable, CustomStringConvertible, Sendable {
     }
 
     /// Runs `body` against a fresh backend and always tears it down.
-    func with<T>(_ body: (any EventLog) async throws -> T) async throws -> T {
+    public func with<T>(_ body: (any EventLog) async throws -> T) async throws -> T {
         try await start().use(body)
     }
 }

@@ -11,11 +11,11 @@ import Darwin
 /// ignores SIGINT/SIGTERM and its threads block signals; Foundation's `Process` passes both on,
 /// and a child started that way would never see the SIGTERM that asks it to stop.) Children get a
 /// process group of their own, so a Ctrl-C in the terminal reaches only the supervisor, which then
-/// stops them in order.
-enum Spawn {
+/// stops them in order. Used by `exchange up` and by tests that crash services on purpose.
+public enum Spawn {
     /// Starts `executable` with `arguments`, the environment `environment`, stdin from /dev/null
     /// and stdout+stderr appended to `logFile`. Returns the pid.
-    static func launch(executable: String, arguments: [String], environment: [String: String], logFile: String) throws -> pid_t {
+    public static func launch(executable: String, arguments: [String], environment: [String: String], logFile: String) throws -> pid_t {
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
@@ -52,7 +52,7 @@ enum Spawn {
 
     /// Waits (on a thread of its own, off the cooperative pool) until `pid` exits; returns its
     /// exit code, or 128 + the signal that killed it.
-    static func waitForExit(_ pid: pid_t) async -> Int32 {
+    public static func waitForExit(_ pid: pid_t) async -> Int32 {
         await withCheckedContinuation { continuation in
             let thread = Thread {
                 var status: Int32 = 0
@@ -67,7 +67,7 @@ enum Spawn {
 }
 
 /// A child could not be started.
-struct SpawnError: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
+public struct SpawnError: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
 }

@@ -1,9 +1,9 @@
 import Messaging
 
 /// Starts a librdkafka mock cluster for a test.
-enum KafkaMockTestCluster {
+public enum KafkaMockTestCluster {
     /// Client settings that make group rebalances and failures fast on loopback.
-    static func configuration(_ cluster: KafkaMockCluster, extra: [String: String] = [:]) -> KafkaConfiguration {
+    public static func configuration(_ cluster: KafkaMockCluster, extra: [String: String] = [:]) -> KafkaConfiguration {
         KafkaConfiguration(
             bootstrapServers: cluster.bootstrapServers,
             clientID: "exchange-tests",
@@ -21,13 +21,13 @@ enum KafkaMockTestCluster {
     }
 
     /// A fresh three-broker mock cluster and a `KafkaEventLog` on it.
-    static func startEventLog() async throws -> TestBackend {
+    public static func startEventLog() async throws -> TestBackend {
         let (backend, _) = try await start()
         return backend
     }
 
     /// Like `startEventLog`, also returning the cluster for failure injection.
-    static func start(brokers: Int32 = 3, extra: [String: String] = [:]) async throws -> (TestBackend, KafkaMockCluster) {
+    public static func start(brokers: Int32 = 3, extra: [String: String] = [:]) async throws -> (TestBackend, KafkaMockCluster) {
         let cluster = try KafkaMockCluster(brokers: brokers)
         let log = try KafkaEventLog(configuration: configuration(cluster, extra: extra), mockCluster: cluster)
         let backend = TestBackend(log: log, teardown: { await log.shutdown() })

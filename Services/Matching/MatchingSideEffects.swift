@@ -1,0 +1,77 @@
+import ExchangeProtocol
+import MatchingEngine
+import ServiceKit
+
+/// What the matching service does outside the log once a batch is durable: each request's
+/// outcome on its router's reply channel, and each changed book's depth snapshot in Redis, at
+/// most once per `depthInterval` per symbol.
+struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
+    typealias Processor = MatchingProcessor<Book>
+
+    let replies: ReplyPlanner
+    /// Levels per side in a snapshot (Binance's depth endpoint serves up to 5000).
+    let depthLevels: Int
+    let depthIntervalMs: Int64
+    private var dirty: Set<String> = []
+    private var lastWrittenMs: [String: Int64] = [:]
+    private var inFlight: [String] = []
+    /// A restarted service cannot know whether its last depth writes landed: rewrite every book once.
+    private var primed = false
+
+    init(producer: String, depthLevels: Int = 5000, depthIntervalMs: Int64 = 100) {
+        replies = ReplyPlanner(producer: producer)
+        self.depthLevels = depthLevels
+        self.depthIntervalMs = depthIntervalMs
+    }
+
+    mutating func plan(durable outputs: [ProcessorOutput], processor: Processor, nowMs: Int64) -> [SideEffect] {
+        var effects = replies.plan(outputs)
+        if !primed {
+            dirty.formUnion(processor.books.keys)
+            primed = true
+        }
+        for output in outputs {
+            if case .bookDelta(let delta) = output.envelope.payload { dirty.insert(delta.symbol) }
+        }
+        inFlight.removeAll(keepingCapacity: true)
+        guard !dirty.isEmpty else { return effects }
+        for symbol in dirty.sorted() where nowMs - (lastWrittenMs[symbol] ?? .min / 2) >= depthIntervalMs {
+            guard let book = processor.books[symbol] else { continue }
+            effects.append(.set(key: RedisNames.depthSnapshot(symbol: symbol),
+                                value: EnvelopeCodec.encode(message: Self.snapshot(book, levels: depthLevels, time: nowMs))))
+            lastWrittenMs[symbol] = nowMs
+            inFlight.append(symbol)
+        }
+        for symbol in inFlight { dirty.remove(symbol) }
+        return effects
+    }
+
+    mutating func failed(_ effects: [SideEffect]) {
+        // Replies are gone (the router answers -1007 after its timeout); snapshots are redone.
+        for symbol in inFlight {
+            dirty.insert(symbol)
+            lastWrittenMs[symbol] = nil
+        }
+    }
+
+    /// The book's top levels as a snapshot `BookDelta` at its newest update id.
+    static func snapshot(_ book: Book, levels: Int, time: Int64) -> Exchange_V1_BookDelta {
+        let depth = book.depth(limit: levels)
+        var snapshot = Exchange_V1_BookDelta()
+        snapshot.symbol = book.rules.symbol
+        snapshot.isSnapshot = true
+        snapshot.lastUpdateID = book.lastUpdateID
+        snapshot.eventTime = time
+        snapshot.bids = depth.bids.map { Exchange_V1_PriceLevel(price: $0.price, quantity: $0.quantity) }
+        snapshot.asks = depth.asks.map { Exchange_V1_PriceLevel(price: $0.price, quantity: $0.quantity) }
+        return snapshot
+    }
+}
+
+extension Exchange_V1_PriceLevel {
+    init(price: Int64, quantity: Int64) {
+        self.init()
+        self.price = price
+        self.quantity = quantity
+    }
+}

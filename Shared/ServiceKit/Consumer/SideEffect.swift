@@ -1,0 +1,97 @@
+import ExchangeProtocol
+import Logging
+import Messaging
+
+/// Something a service does outside the event log once the outputs that justify it are durable:
+/// answering a router, refreshing a projection. Best effort and not part of the replayed state;
+/// a crash and replay may repeat it, so every effect is idempotent or recognisable.
+public enum SideEffect: Sendable, Equatable {
+    /// Redis PUBLISH.
+    case publish(channel: String, message: [UInt8])
+    /// Redis SET.
+    case set(key: String, value: [UInt8])
+}
+
+/// Decides the side effects of a consumer loop's batches. The loop calls `plan` after every poll,
+/// once that poll's outputs are durable (also with no outputs, so rate-limited work can flush).
+public protocol SideEffectPlanner<Processor>: Sendable {
+    associatedtype Processor: EventProcessor
+    /// `outputs` carry their stamped event ids; `processor` is the state after the batch.
+    mutating func plan(durable outputs: [ProcessorOutput], processor: Processor, nowMs: Int64) -> [SideEffect]
+    /// The effects of the last `plan` could not be applied; keep what must be redone.
+    mutating func failed(_ effects: [SideEffect])
+}
+
+/// Applies side effects.
+public protocol SideEffectSink: Sendable {
+    func apply(_ effects: [SideEffect]) async throws
+}
+
+/// Applies side effects to Redis in one pipeline.
+public final class RedisSideEffectSink: SideEffectSink {
+    let client: RedisClient
+
+    public init(endpoint: RedisEndpoint, logger: Logger) {
+        client = RedisClient(configuration: RedisConfiguration(host: endpoint.host, port: endpoint.port), label: "side-effects", logger: logger)
+    }
+
+    public func apply(_ effects: [SideEffect]) async throws {
+        guard !effects.isEmpty else { return }
+        let commands: [[RedisArgument]] = effects.map {
+            switch $0 {
+            case .publish(let channel, let message): ["PUBLISH", .string(channel), .bytes(message)]
+            case .set(let key, let value): ["SET", .string(key), .bytes(value)]
+            }
+        }
+        for reply in try await client.pipeline(commands) { _ = try reply.throwingOnError() }
+    }
+
+    public func close() async { await client.close() }
+}
+
+/// The outcome of each request: groups a batch's order updates, trades and rejections by
+/// (`reply_to`, `request_id`) and input record, and publishes one `RequestOutcome` per group on
+/// the request's reply channel. Outputs without `reply_to` (no router waits) publish nothing.
+public struct ReplyPlanner: Sendable {
+    let producer: String
+
+    public init(producer: String) { self.producer = producer }
+
+    public func plan(_ outputs: [ProcessorOutput]) -> [SideEffect] {
+        var effects: [SideEffect] = []
+        var current: (channel: String, key: RecordKey, outcome: Exchange_V1_RequestOutcome)?
+        for output in outputs {
+            let envelope = output.envelope
+            guard !envelope.replyTo.isEmpty else { continue }
+            switch envelope.payload {
+            case .orderUpdate, .trade, .orderRejected: break
+            default: continue
+            }
+            let key = RecordKey(envelope)
+            if let open = current, open.channel == envelope.replyTo, open.key == key, open.outcome.requestID == envelope.requestID {
+                current!.outcome.events.append(envelope)
+                continue
+            }
+            if let open = current { effects.append(.publish(channel: open.channel, message: EnvelopeCodec.encode(message: open.outcome))) }
+            var outcome = Exchange_V1_RequestOutcome()
+            outcome.requestID = envelope.requestID
+            outcome.producer = producer
+            outcome.events = [envelope]
+            current = (envelope.replyTo, key, outcome)
+        }
+        if let open = current { effects.append(.publish(channel: open.channel, message: EnvelopeCodec.encode(message: open.outcome))) }
+        return effects
+    }
+
+    /// The input record an output came from (its event id without the index).
+    struct RecordKey: Equatable {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+        init(_ envelope: Exchange_V1_Envelope) {
+            topic = envelope.eventID.sourceTopic
+            partition = envelope.eventID.sourcePartition
+            offset = envelope.eventID.sourceOffset
+        }
+    }
+}

@@ -1,0 +1,418 @@
+import ExchangeProtocol
+import ExchangeTestSupport
+import Foundation
+import Logging
+import MatchingEngine
+import Messaging
+import Synchronization
+import Testing
+
+@testable import Matching
+@testable import ServiceKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `matching` executable against each event-log backend, kills it with SIGKILL at
+/// random moments while commands stream in (also while it is still recovering), restarts it, and
+/// compares everything with an uninterrupted in-process run of the same commands: the final state
+/// hash, every event on `matching.events` (none lost; a re-emitted event has the same id and the
+/// same content), an outcome on the reply channel for every request, and the depth snapshots.
+@Suite("matching service: kill -9 and restart", .serialized)
+struct MatchingCrashTests {
+    typealias Processor = MatchingProcessor<FastBook>
+
+    static let instance = "matching-crash"
+    static let replyChannel = RedisNames.replyChannel(instance: "crash-test-router")
+    static let symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
+
+    @Test(arguments: BackendKind.allCases)
+    func killNineAtRandomMomentsLosesNothing(_ backend: BackendKind) async throws {
+        let binary = try Self.executable("matching")
+        let catalogPath = Self.repositoryRoot.appendingPathComponent("deploy/symbols.json").path
+        let catalog = try SymbolCatalog.load(path: catalogPath)
+        let redis = try await RedisTestServer.start()
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("matching-crash-\(UUID().uuidString)").path
+        var cluster: KafkaMockCluster?
+        let log: any EventLog
+        let eventLogURL: String
+        switch backend {
+        case .redis:
+            log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: redis.configuration))
+            eventLogURL = "redis://127.0.0.1:\(redis.port)"
+        case .kafkaMock:
+            let mock = try KafkaMockCluster(brokers: 3)
+            cluster = mock
+            log = try KafkaEventLog(configuration: KafkaMockTestCluster.configuration(mock), mockCluster: mock)
+            eventLogURL = "kafka://\(mock.bootstrapServers)"
+        }
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        try await log.createTopics(Topics.all.map { TopicSpec(name: $0.name, partitions: $0.defaultPartitions) })
+
+        let replies = ReplyCollector(configuration: redis.configuration, channel: Self.replyChannel)
+        try await replies.waitUntilSubscribed(redis.configuration)
+        var rng = SplitMix64(seed: backend == .redis ? 0xC0FFEE : 0xBADC0DE)
+        let commands = Self.commands(count: 2_000, rng: &rng)
+        let child = ChildService(
+            executable: binary,
+            arguments: [
+                "--event-log", eventLogURL, "--redis", "redis://127.0.0.1:\(redis.port)", "--data-dir", dataDir,
+                "--instance", Self.instance, "--admin-port", "0", "--symbols", catalogPath,
+                "--snapshot-every", "400", "--snapshot-interval-ms", "1000", "--log-level", "warning",
+            ],
+            environment: ["EXCHANGE_KAFKA_PROPERTIES": "session.timeout.ms=4000,heartbeat.interval.ms=100,topic.metadata.refresh.interval.ms=1000"],
+            logFile: "\(dataDir).log")
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+
+        let partitions = try await log.partitionCount(of: Topics.matchingEvents.name)
+        let reader = try await log.makeConsumer(ConsumerConfiguration(
+            groupID: "crash-reader-\(UUID().uuidString)", topics: [Topics.matchingEvents.name],
+            partitions: .explicit((0..<partitions).map { TopicPartition(Topics.matchingEvents.name, $0) })))
+        var events = ObservedEvents()
+
+        // Stream the commands in chunks. After each chunk, SIGKILL the service: mostly once it is
+        // visibly applying that chunk (new events appear), now and then before it has recovered.
+        let producer = try await log.makeProducer()
+        var sent: [(record: ConsumedRecord, envelope: Exchange_V1_Envelope)] = []
+        try child.start()
+        let chunks = 6
+        let chunkSize = (commands.count + chunks - 1) / chunks
+        var kills = 0
+        func send(_ slice: ArraySlice<Exchange_V1_Envelope>) async throws {
+            let records = slice.map { envelope -> OutgoingRecord in
+                OutgoingRecord(topic: Topics.matchingCommands.name, key: Self.symbol(of: envelope), value: EnvelopeCodec.encode(envelope))
+            }
+            let positions = try await producer.send(records)
+            for (position, (record, envelope)) in zip(positions, zip(records, slice)) {
+                sent.append((ConsumedRecord(topicPartition: position.topicPartition, offset: position.offset, key: record.key,
+                                            value: record.value, timestampMs: 0), envelope))
+            }
+        }
+        for chunk in 0..<chunks {
+            let range = (chunk * chunkSize)..<min(commands.count, (chunk + 1) * chunkSize)
+            let middle = range.lowerBound + range.count / 3
+            if chunk == chunks - 1 || rng.chance(20) {
+                // The whole chunk, and a kill within 50 ms: often before recovery has finished.
+                try await send(commands[range])
+                if chunk == chunks - 1 { break }
+                try await Task.sleep(for: .milliseconds(Int64(rng.int(1...50))))
+            } else {
+                // A third, until the service visibly applies it (it has recovered and owns its
+                // partitions), then the rest and a kill while that is being applied.
+                try await send(commands[range.lowerBound..<middle])
+                let before = events.seen.count
+                let end = ContinuousClock.now + .seconds(30)
+                while events.seen.count == before && ContinuousClock.now < end {
+                    events.absorb(try await reader.poll(maxRecords: 50, timeout: .milliseconds(20)))
+                }
+                try await send(commands[middle..<range.upperBound])
+                try await Task.sleep(for: .milliseconds(Int64(rng.int(0...30))))
+            }
+            await child.kill()
+            kills += 1
+            try child.start()
+        }
+        await producer.close()
+
+        // The uninterrupted run: the same records, in partition order, through the same processor.
+        var reference = Processor()
+        reference.catalog = catalog
+        var expected: [EventKey: Exchange_V1_Envelope] = [:]
+        var expectedOrder: [String: [EventKey]] = [:]
+        for (record, envelope) in sent {
+            for (index, output) in reference.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
+                var out = output.envelope
+                out.schemaVersion = exchangeSchemaVersion
+                out.eventID = Exchange_V1_EventID(
+                    sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
+                    sourceOffset: record.offset, index: UInt32(index))
+                out.producer = Self.instance
+                let key = EventKey(out.eventID)
+                expected[key] = out
+                expectedOrder[output.key, default: []].append(key)
+            }
+        }
+
+        // Everything the service emitted, until every expected event has arrived (bounded).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while events.seen.count < expected.count && ContinuousClock.now < deadline {
+            events.absorb(try await reader.poll(maxRecords: 1000, timeout: .milliseconds(200)))
+        }
+        await reader.close()
+        let seen = events.seen
+        var mismatched = events.conflicting
+        for (key, envelope) in seen where expected[key] != envelope { mismatched.append(key) }
+        let seenOrder = events.order
+        let duplicates = events.duplicates
+
+        // A graceful stop writes a final snapshot: the state the service ended with.
+        let exit = await child.stop()
+        #expect(exit == 0, "matching exited with \(exit) on SIGTERM; log: \(dataDir).log")
+        let snapshot = try #require(try SnapshotStore(directory: "\(dataDir)/snapshots/\(Self.instance)").loadNewest())
+        let restored = try ConsumerLoop<Processor>.restore(from: snapshot, logger: Logger(label: "test"))
+
+        print("matching crash test [\(backend)]: \(commands.count) commands, \(kills) kills, \(expected.count) events, \(duplicates) re-emitted duplicates, \(try SnapshotStore(directory: "\(dataDir)/snapshots/\(Self.instance)").sequences().last ?? 0) snapshots")
+        #expect(kills == chunks - 1)
+        let missing = Set(expected.keys).subtracting(seen.keys)
+        #expect(missing.isEmpty, "events lost: \(missing.count) of \(expected.count), e.g. \(missing.prefix(5))")
+        let unexpected = Set(seen.keys).subtracting(expected.keys)
+        #expect(unexpected.isEmpty, "events the uninterrupted run does not have: \(unexpected.count), e.g. \(unexpected.prefix(5))")
+        #expect(mismatched.isEmpty, "events whose content differs from the uninterrupted run: \(mismatched.prefix(5))")
+        for symbol in Self.symbols {
+            #expect(seenOrder[symbol] == expectedOrder[symbol], "event order of \(symbol) differs")
+        }
+        #expect(restored.processor.stateHash() == reference.stateHash())
+        #expect(restored.processor.encodeState() == reference.encodeState())
+
+        // Every request got its outcome at least once (a replay may publish one again).
+        let requestIDs = Set(commands.map(\.requestID))
+        let answered = await replies.waitFor(requestIDs, within: .seconds(10))
+        #expect(answered.isSuperset(of: requestIDs), "requests without an outcome: \(requestIDs.subtracting(answered).count)")
+        replies.close()
+
+        // Each book's depth snapshot in Redis is the reference book's depth at its last update id.
+        let client = RedisClient(configuration: redis.configuration)
+        for symbol in Self.symbols {
+            let book = try #require(reference.books[symbol])
+            var stored: Exchange_V1_BookDelta?
+            let end = ContinuousClock.now + .seconds(10)
+            repeat {
+                if case .bulk(let bytes) = try await client.send(["GET", .string(RedisNames.depthSnapshot(symbol: symbol))]) {
+                    stored = try Exchange_V1_BookDelta(serializedBytes: bytes)
+                }
+                if stored?.lastUpdateID == book.lastUpdateID { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while ContinuousClock.now < end
+            let depth = book.depth(limit: 5000)
+            #expect(stored?.lastUpdateID == book.lastUpdateID)
+            #expect(stored?.isSnapshot == true)
+            #expect(stored?.bids.map { [$0.price, $0.quantity] } == depth.bids.map { [$0.price, $0.quantity] })
+            #expect(stored?.asks.map { [$0.price, $0.quantity] } == depth.asks.map { [$0.price, $0.quantity] })
+        }
+        await client.close()
+        await log.shutdown()
+        _ = cluster
+        await redis.teardown()
+        try? FileManager.default.removeItem(atPath: "\(dataDir).log")
+    }
+
+    // MARK: Workload
+
+    /// Funded LIMIT (GTC/IOC) and MARKET orders, cancels (some of unknown orders) and amends on
+    /// three symbols from six users, each with a request id and the test's reply channel.
+    static func commands(count: Int, rng: inout SplitMix64) -> [Exchange_V1_Envelope] {
+        let unit: Int64 = 100_000_000
+        var commands: [Exchange_V1_Envelope] = []
+        var placed: [(orderID: UInt64, user: UInt64, symbol: String)] = []
+        for i in 0..<count {
+            let symbol = rng.pick(symbols)
+            let user = UInt64(rng.int(1...6))
+            let time = 1_763_000_000_000 + Int64(i)
+            let payload: Exchange_V1_Envelope.OneOf_Payload
+            let roll = rng.below(100)
+            if roll < 20, !placed.isEmpty {
+                let target = placed[rng.below(placed.count)]
+                var cancel = Exchange_V1_CancelOrder()
+                cancel.userID = target.user
+                cancel.symbol = target.symbol
+                cancel.orderID = target.orderID
+                payload = .cancelOrder(cancel)
+            } else if roll < 24, !placed.isEmpty {
+                let target = placed[rng.below(placed.count)]
+                var amend = Exchange_V1_AmendOrder()
+                amend.userID = target.user
+                amend.symbol = target.symbol
+                amend.orderID = target.orderID
+                amend.newQuantity = rng.int(1...3) * unit / 10
+                payload = .amendOrder(amend)
+            } else {
+                var order = Exchange_V1_PlaceOrder()
+                order.userID = user
+                order.symbol = symbol
+                order.orderID = UInt64(i + 1)
+                order.clientOrderID = "c\(i + 1)"
+                order.side = rng.chance(50) ? .buy : .sell
+                order.quantity = rng.int(1...20) * unit / 10
+                if roll < 29 {
+                    order.type = .market
+                } else {
+                    order.type = .limit
+                    order.timeInForce = roll < 36 ? .ioc : .gtc
+                    let mid: Int64 = order.side == .buy ? 99 : 101
+                    order.price = (mid + rng.int(-3...3)) * unit
+                }
+                var funded = Exchange_V1_FundedOrder()
+                funded.order = order
+                funded.makerCommissionRate = 100_000
+                funded.takerCommissionRate = 100_000
+                funded.quoteBudget = order.type == .market && order.side == .buy ? 1_000 * unit : 0
+                placed.append((order.orderID, user, symbol))
+                payload = .fundedOrder(funded)
+            }
+            commands.append(Exchange_V1_Envelope(
+                payload: payload, requestID: "r\(i)", replyTo: replyChannel, createdAtMs: time, emittedAtMs: time))
+        }
+        return commands
+    }
+
+    static func symbol(of envelope: Exchange_V1_Envelope) -> String {
+        switch envelope.payload {
+        case .fundedOrder(let funded): funded.order.symbol
+        case .cancelOrder(let cancel): cancel.symbol
+        case .amendOrder(let amend): amend.symbol
+        default: ""
+        }
+    }
+
+    // MARK: Plumbing
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// A product built next to the test bundle (`swift build --build-tests` builds them all).
+    static func executable(_ name: String) throws -> String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory.appendingPathComponent(name).path, repositoryRoot.appendingPathComponent(".build/debug/\(name)").path]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        throw SpawnError(reason: "\(name) is not built; run `swift build --build-tests` first")
+    }
+}
+
+/// What a reader saw on `matching.events`: first occurrences by id, and re-emitted copies.
+struct ObservedEvents {
+    var seen: [EventKey: Exchange_V1_Envelope] = [:]
+    /// First-occurrence order per partition key (symbol).
+    var order: [String: [EventKey]] = [:]
+    var duplicates = 0
+    /// Ids seen again with different content (an unmarked duplicate).
+    var conflicting: [EventKey] = []
+
+    mutating func absorb(_ records: [ConsumedRecord]) {
+        for record in records {
+            guard let envelope = try? EnvelopeCodec.decode(record.value) else { continue }
+            let key = EventKey(envelope.eventID)
+            if let first = seen[key] {
+                duplicates += 1
+                if first != envelope { conflicting.append(key) }
+                continue
+            }
+            seen[key] = envelope
+            order[String(decoding: record.key, as: UTF8.self), default: []].append(key)
+        }
+    }
+}
+
+/// An event's identity.
+struct EventKey: Hashable, CustomStringConvertible {
+    var partition: Int32
+    var offset: Int64
+    var index: UInt32
+    init(_ id: Exchange_V1_EventID) {
+        partition = id.sourcePartition
+        offset = id.sourceOffset
+        index = id.index
+    }
+    var description: String { "\(partition)/\(offset)/\(index)" }
+}
+
+/// The `matching` executable as a child process with a clean signal state.
+final class ChildService: Sendable {
+    let executable: String
+    let arguments: [String]
+    let environment: [String: String]
+    let logFile: String
+    private let pid = Mutex<pid_t?>(nil)
+
+    init(executable: String, arguments: [String], environment: [String: String], logFile: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.logFile = logFile
+    }
+
+    func start() throws {
+        let started = try Spawn.launch(
+            executable: executable, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, logFile: logFile)
+        pid.withLock { $0 = started }
+    }
+
+    func kill() async {
+        guard let running = pid.withLock({ $0.take() }) else { return }
+        Glibc.kill(running, SIGKILL)
+        _ = await Spawn.waitForExit(running)
+    }
+
+    /// SIGTERM, then SIGKILL after 20 s; the exit status.
+    func stop() async -> Int32 {
+        guard let running = pid.withLock({ $0.take() }) else { return -1 }
+        Glibc.kill(running, SIGTERM)
+        return await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await Spawn.waitForExit(running) }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return nil
+            }
+            let first = await group.next()!
+            if first == nil {
+                Glibc.kill(running, SIGKILL)
+                return await group.next()! ?? -9
+            }
+            group.cancelAll()
+            return first!
+        }
+    }
+}
+
+/// Collects the request ids of the `RequestOutcome`s published on a reply channel.
+final class ReplyCollector: Sendable {
+    private let subscriber: RedisSubscriber
+    let channel: String
+    private let ids = Mutex<Set<String>>([])
+    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    init(configuration: RedisConfiguration, channel: String) {
+        self.channel = channel
+        subscriber = RedisSubscriber(configuration: configuration, channels: [channel], bufferSize: 100_000)
+        let consuming = Task { [subscriber, self] in
+            for await message in subscriber {
+                if let outcome = try? Exchange_V1_RequestOutcome(serializedBytes: message.payload) {
+                    _ = self.ids.withLock { $0.insert(outcome.requestID) }
+                }
+            }
+        }
+        task.withLock { $0 = consuming }
+    }
+
+    /// Publishes a probe until it comes back, so nothing the service publishes later is missed.
+    func waitUntilSubscribed(_ configuration: RedisConfiguration) async throws {
+        let client = RedisClient(configuration: configuration)
+        var probe = Exchange_V1_RequestOutcome()
+        probe.requestID = "probe"
+        let end = ContinuousClock.now + .seconds(10)
+        while !ids.withLock({ $0.contains("probe") }) && ContinuousClock.now < end {
+            _ = try await client.send(["PUBLISH", .string(channel), .bytes(EnvelopeCodec.encode(message: probe))])
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await client.close()
+        #expect(ids.withLock { $0.contains("probe") }, "reply channel subscription never came up")
+    }
+
+    func waitFor(_ wanted: Set<String>, within limit: Duration) async -> Set<String> {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if ids.withLock({ $0.isSuperset(of: wanted) }) { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return ids.withLock { $0 }
+    }
+
+    func close() {
+        subscriber.close()
+        task.withLock { $0?.cancel() }
+    }
+}
