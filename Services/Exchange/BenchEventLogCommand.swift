@@ -39,7 +39,8 @@ struct BenchEventLogCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap(format: .text, level: .warning)
         let rateList = rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !rateList.isEmpty, rateList.allSatisfy({ $0 > 0 }) else { throw ValidationError("bad --rates \(rates)") }
-        let target = try await BenchTarget.start(backend)
+        let redis = try await PrivateRedis.start()
+        let target = try await BenchTarget.start(backend, redis: redis)
         do {
             var latency: [[String: Any]] = []
             for rate in rateList {
@@ -52,9 +53,11 @@ struct BenchEventLogCommand: AsyncParsableCommand {
             ])
         } catch {
             await target.stop()
+            await redis.stop()
             throw error
         }
         await target.stop()
+        await redis.stop()
     }
 
     /// Monotonic nanoseconds.
@@ -204,10 +207,13 @@ struct BenchEventLogCommand: AsyncParsableCommand {
 /// The backend a benchmark runs against, started privately and stopped afterwards.
 struct BenchTarget {
     let log: any EventLog
+    /// What a service is given as `--event-log`.
+    let eventLogURL: String
     let setup: String
     let stop: () async -> Void
 
-    static func start(_ backend: BenchEventLogCommand.Backend) async throws -> BenchTarget {
+    /// The event log on `redis` (Redis Streams), or on a fresh librdkafka mock cluster.
+    static func start(_ backend: BenchEventLogCommand.Backend, redis: PrivateRedis) async throws -> BenchTarget {
         switch backend {
         case .kafkaMock:
             let cluster = try KafkaMockCluster(brokers: 3)
@@ -216,41 +222,19 @@ struct BenchTarget {
             let log = try KafkaEventLog(configuration: configuration, mockCluster: cluster)
             // The mock answers an empty fetch only after fetch.wait.max.ms and is not woken by new
             // records (a real broker is), so a long wait would measure the mock, not the path.
-            return BenchTarget(log: log, setup: "librdkafka mock cluster, 3 brokers, replication 3, idempotent producer acks=all, consumer fetch.wait.max.ms=1", stop: {
-                await log.shutdown()
-                withExtendedLifetime(cluster) {}
-            })
+            return BenchTarget(
+                log: log, eventLogURL: "kafka://\(cluster.bootstrapServers)",
+                setup: "librdkafka mock cluster, 3 brokers, replication 3, idempotent producer acks=all, consumer fetch.wait.max.ms=1",
+                stop: {
+                    await log.shutdown()
+                    withExtendedLifetime(cluster) {}
+                })
         case .redis:
-            let port = try LoopbackPort.free()
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-redis-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            guard let server = UpCommand.which("redis-server") else { throw ValidationError("redis-server not found") }
-            let pid = try Spawn.launch(
-                executable: server,
-                arguments: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes",
-                            "--appendfsync", "always", "--save", "", "--daemonize", "no"],
-                environment: [:], logFile: "\(dir)/redis.log")
-            let stop: () async -> Void = {
-                kill(pid, SIGTERM)
-                _ = await Spawn.waitForExit(pid)
-                try? FileManager.default.removeItem(atPath: dir)
-            }
-            var lastError: (any Error)?
-            for _ in 0..<100 {
-                do {
-                    let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(
-                        redis: RedisConfiguration(host: "127.0.0.1", port: port)))
-                    return BenchTarget(log: log, setup: "private redis-server, AOF appendfsync always, loopback", stop: {
-                        await log.shutdown()
-                        await stop()
-                    })
-                } catch {
-                    lastError = error
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-            }
-            await stop()
-            throw lastError ?? ValidationError("redis-server did not start")
+            let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(
+                redis: RedisConfiguration(host: "127.0.0.1", port: redis.port)))
+            return BenchTarget(
+                log: log, eventLogURL: redis.url, setup: "private redis-server, AOF appendfsync always, loopback",
+                stop: { await log.shutdown() })
         }
     }
 }

@@ -54,32 +54,10 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         let command: (symbol: String, command: MatchingCommand)
         switch envelope.payload {
         case .fundedOrder(let funded):
-            let order = funded.order
-            guard var request = Self.orderRequest(funded, time: time) else {
-                return [rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                  clientOrderID: order.clientOrderID, code: -1013, message: "Invalid order.")]
+            switch prepare(funded, envelope) {
+            case .success(let request): command = (funded.order.symbol, .place(request))
+            case .failure(let rejected): return [rejected.output]
             }
-            let config = catalog?[order.symbol]
-            if catalog != nil {
-                // Listed, internal, trading: otherwise the order should never have been funded.
-                guard let config, config.venue == .internal, config.status == "TRADING" else {
-                    return [rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                      clientOrderID: order.clientOrderID, code: -1121, message: "Invalid symbol.")]
-                }
-                // The catalogue's current settings apply to every new order, also on books
-                // created (and snapshotted) under older settings.
-                let mode = request.selfTradePrevention ?? config.defaultSelfTradePreventionMode
-                guard config.allowedSelfTradePreventionModes.contains(mode) else {
-                    return [rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                      clientOrderID: order.clientOrderID, code: BookRejection.stpModeNotAllowed.code,
-                                      message: BookRejection.stpModeNotAllowed.message)]
-                }
-                request.selfTradePrevention = mode
-            }
-            if books[order.symbol] == nil {
-                books[order.symbol] = Book(rules: Self.rules(symbol: order.symbol, funded: funded, config: config))
-            }
-            command = (order.symbol, .place(request))
         case .cancelOrder(let cancel):
             command = (cancel.symbol, .cancel(Self.cancelRequest(cancel, time: time)))
         case .cancelOpenOrders(let cancel):
@@ -89,10 +67,22 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
                 userID: amend.userID, orderID: amend.orderID, origClientOrderID: amend.origClientOrderID,
                 newClientOrderID: amend.newClientOrderID, newQuantity: amend.newQuantity, time: time)))
         case .cancelReplaceOrder(let replace):
-            // The new leg must be funded by the ledger first; until the ledger forwards a funded
-            // cancel-replace (issue 4), refuse it rather than match an unfunded order.
+            // Unfunded: the ledger forwards cancel-replaces as `fundedCancelReplace` once it has
+            // reserved the new order's funds. Matching an unfunded order would spend unreserved money.
             return [rejection(envelope, symbol: replace.symbol, userID: replace.userID, orderID: replace.place.orderID,
                               clientOrderID: replace.place.clientOrderID, code: -1020, message: "This operation is not supported.")]
+        case .fundedCancelReplace(let replace):
+            let request: OrderRequest
+            switch prepare(replace.place, envelope) {
+            case .success(let prepared): request = prepared
+            case .failure(let rejected): return [rejected.output]
+            }
+            guard let mode = CancelReplaceMode(proto: replace.mode) else {
+                return [rejection(envelope, symbol: replace.place.order.symbol, userID: request.userID, orderID: request.orderID,
+                                  clientOrderID: request.clientOrderID, code: -1013, message: "Invalid order.")]
+            }
+            command = (replace.place.order.symbol, .cancelReplace(CancelReplaceRequest(
+                mode: mode, cancel: Self.cancelRequest(replace.cancel, time: time), place: request)))
         default:
             return []
         }
@@ -111,7 +101,53 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         scratch.removeAll(keepingCapacity: true)
         book.apply(command.command, into: &scratch)
         books[command.symbol] = book
-        return outputs(for: scratch, rules: book.rules, input: envelope)
+        var produced = outputs(for: scratch, rules: book.rules, input: envelope)
+        if case .cancelReplace(let replace) = command.command, replace.mode == .stopOnFailure,
+           scratch.count == 1, case .rejected = scratch[0] {
+            // The cancel failed, so the new order was not attempted: say so, so that the ledger
+            // releases its reservation and the router answers Binance's -2022 shape.
+            produced.append(rejection(
+                envelope, symbol: command.symbol, userID: replace.place.userID, orderID: replace.place.orderID,
+                clientOrderID: replace.place.clientOrderID, code: -2022, message: "Order cancel-replace failed."))
+        }
+        return produced
+    }
+
+    /// A funded order as the book takes it: the catalogue's checks and default STP mode applied,
+    /// its book created on first use. A failure is the rejection to emit.
+    private mutating func prepare(_ funded: Exchange_V1_FundedOrder, _ envelope: Exchange_V1_Envelope) -> Result<OrderRequest, Rejected> {
+        let order = funded.order
+        guard var request = Self.orderRequest(funded, time: envelope.emittedAtMs) else {
+            return .failure(Rejected(rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                               clientOrderID: order.clientOrderID, code: -1013, message: "Invalid order.")))
+        }
+        let config = catalog?[order.symbol]
+        if catalog != nil {
+            // Listed, internal, trading: otherwise the order should never have been funded.
+            guard let config, config.venue == .internal, config.status == "TRADING" else {
+                return .failure(Rejected(rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                                   clientOrderID: order.clientOrderID, code: -1121, message: "Invalid symbol.")))
+            }
+            // The catalogue's current settings apply to every new order, also on books created
+            // (and snapshotted) under older settings.
+            let mode = request.selfTradePrevention ?? config.defaultSelfTradePreventionMode
+            guard config.allowedSelfTradePreventionModes.contains(mode) else {
+                return .failure(Rejected(rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                                   clientOrderID: order.clientOrderID, code: BookRejection.stpModeNotAllowed.code,
+                                                   message: BookRejection.stpModeNotAllowed.message)))
+            }
+            request.selfTradePrevention = mode
+        }
+        if books[order.symbol] == nil {
+            books[order.symbol] = Book(rules: Self.rules(symbol: order.symbol, funded: funded, config: config))
+        }
+        return .success(request)
+    }
+
+    /// A rejection output, as the failure of `prepare`.
+    struct Rejected: Error {
+        var output: ProcessorOutput
+        init(_ output: ProcessorOutput) { self.output = output }
     }
 
     /// A new book's settings: the catalogue's, else the funded order's assets and Binance's defaults.

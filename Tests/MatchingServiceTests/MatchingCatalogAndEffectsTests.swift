@@ -147,3 +147,54 @@ struct MatchingCatalogAndEffectsTests {
         #expect(depthWrites(planner.plan(durable: [], processor: processor, nowMs: 5_000)).isEmpty)  // nothing changed
     }
 }
+
+@Suite("matching: funded cancel-replace")
+struct MatchingCancelReplaceTests {
+    typealias Processor = MatchingProcessor<ReferenceBook>
+
+    static func replace(_ mode: Exchange_V1_CancelReplaceMode, cancelOrderID: UInt64, newOrderID: UInt64, user: UInt64, price: Int64, offset: Int64) -> ProcessorInput {
+        guard case .fundedOrder(let funded) = MatchingProcessorTests.funded(newOrderID, user: user, .buy, price: price, quantity: 1).payload else { fatalError() }
+        var replace = Exchange_V1_FundedCancelReplace()
+        replace.mode = mode
+        replace.cancel.userID = user
+        replace.cancel.symbol = "BTCUSDT"
+        replace.cancel.orderID = cancelOrderID
+        replace.place = funded
+        return MatchingProcessorTests.input(
+            Exchange_V1_Envelope(payload: .fundedCancelReplace(replace), requestID: "cr\(newOrderID)", replyTo: "reply.router-1",
+                                 createdAtMs: 1, emittedAtMs: 2),
+            offset: offset)
+    }
+
+    @Test func aSuccessfulReplaceCancelsThenPlaces() {
+        var processor = Processor()
+        _ = processor.apply(MatchingProcessorTests.input(MatchingProcessorTests.funded(1, user: 3, .buy, price: 90, quantity: 1), offset: 0))
+        let out = processor.apply(Self.replace(.stopOnFailure, cancelOrderID: 1, newOrderID: 2, user: 3, price: 91, offset: 1))
+        let updates = out.compactMap { output -> Exchange_V1_OrderUpdate? in
+            if case .orderUpdate(let u) = output.envelope.payload { return u } else { return nil }
+        }
+        #expect(updates.map(\.orderID) == [1, 2])
+        #expect(updates.map(\.status) == [.canceled, .new])
+        #expect(processor.books["BTCUSDT"]?.openOrderCount == 1)
+    }
+
+    @Test func stopOnFailureWithAFailedCancelDoesNotAttemptTheNewOrder() {
+        var processor = Processor()
+        _ = processor.apply(MatchingProcessorTests.input(MatchingProcessorTests.funded(1, user: 3, .buy, price: 90, quantity: 1), offset: 0))
+        let before = processor.stateHash()
+        let out = processor.apply(Self.replace(.stopOnFailure, cancelOrderID: 99, newOrderID: 2, user: 3, price: 91, offset: 1))
+        let rejections = out.compactMap { output -> Exchange_V1_OrderRejected? in
+            if case .orderRejected(let r) = output.envelope.payload { return r } else { return nil }
+        }
+        #expect(out.count == 2)
+        #expect(rejections.map(\.code) == [-2011, -2022])
+        #expect(rejections.last?.orderID == 2)
+        #expect(rejections.last?.msg == "Order cancel-replace failed.")
+        #expect(processor.stateHash() == before)
+
+        // ALLOW_FAILURE places the new order even though the cancel failed.
+        let allowed = processor.apply(Self.replace(.allowFailure, cancelOrderID: 99, newOrderID: 3, user: 3, price: 91, offset: 2))
+        #expect(allowed.map(\.envelope.payloadKind) == ["order_rejected", "order_update", "book_delta"])
+        #expect(processor.books["BTCUSDT"]?.openOrderCount == 2)
+    }
+}

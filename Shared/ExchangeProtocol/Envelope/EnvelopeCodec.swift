@@ -92,6 +92,7 @@ extension Exchange_V1_Envelope {
         case .accountAdmin: return "account_admin"
         case .apiKeyAdmin: return "api_key_admin"
         case .deadLetter: return "dead_letter"
+        case .fundedCancelReplace: return "funded_cancel_replace"
         }
     }
 }

@@ -15,7 +15,11 @@ public enum EnvelopeSamples {
         {"userId":"42","symbol":"BTCUSDT","orderId":"9000000000000001","origClientOrderId":"my-1","newClientOrderId":"c-1",
          "cancelRestrictions":"CANCEL_RESTRICTIONS_ONLY_PARTIALLY_FILLED","receivedAtMs":"1763000000001"}
         """
-    /// (payload kind, payload) for each of the 16 payload types.
+    static let fundedOrder = """
+        {"order":\(placeOrder),"makerCommissionRate":"100000","takerCommissionRate":"75000","reservedAsset":"BTC",
+         "reservedAmount":"100000","quoteBudget":"12345","baseAsset":"BTC","quoteAsset":"USDT"}
+        """
+    /// (payload kind, payload) for each of the 17 payload types.
     public static let payloads: [(String, Exchange_V1_Envelope.OneOf_Payload)] = [
         ("place_order", .placeOrder(try! Exchange_V1_PlaceOrder(jsonString: placeOrder))),
         ("cancel_order", .cancelOrder(try! Exchange_V1_CancelOrder(jsonString: cancelOrder))),
@@ -26,10 +30,7 @@ public enum EnvelopeSamples {
         ("amend_order", .amendOrder(try! Exchange_V1_AmendOrder(jsonString: """
             {"userId":"42","symbol":"BTCUSDT","orderId":"5","origClientOrderId":"a","newClientOrderId":"b","newQuantity":"3","receivedAtMs":"4"}
             """))),
-        ("funded_order", .fundedOrder(try! Exchange_V1_FundedOrder(jsonString: """
-            {"order":\(placeOrder),"makerCommissionRate":"100000","takerCommissionRate":"75000","reservedAsset":"BTC",
-             "reservedAmount":"100000","quoteBudget":"12345","baseAsset":"BTC","quoteAsset":"USDT"}
-            """))),
+        ("funded_order", .fundedOrder(try! Exchange_V1_FundedOrder(jsonString: fundedOrder))),
         ("order_rejected", .orderRejected(try! Exchange_V1_OrderRejected(jsonString: """
             {"userId":"42","symbol":"BTCUSDT","orderId":"5","clientOrderId":"x","code":-2010,
              "msg":"Account has insufficient balance for requested action.","time":"9"}
@@ -78,6 +79,8 @@ public enum EnvelopeSamples {
             {"sourceTopic":"orders.requests","sourcePartition":3,"sourceOffset":"99","consumerGroup":"ledger","reason":"bad",
              "key":"AQ==","value":"AgM=","time":"5"}
             """))),
+        ("funded_cancel_replace", .fundedCancelReplace(try! Exchange_V1_FundedCancelReplace(jsonString:
+            #"{"mode":"CANCEL_REPLACE_MODE_STOP_ON_FAILURE","cancel":\#(cancelOrder),"place":\#(fundedOrder)}"#))),
     ]
 
     /// The payload in an envelope with every envelope field set.

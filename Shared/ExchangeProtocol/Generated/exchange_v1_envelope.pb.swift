@@ -258,6 +258,14 @@ public nonisolated struct Exchange_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._payload = .deadLetter(newValue)}
   }
 
+  public var fundedCancelReplace: Exchange_V1_FundedCancelReplace {
+    get {
+      if case .fundedCancelReplace(let v)? = _storage._payload {return v}
+      return Exchange_V1_FundedCancelReplace()
+    }
+    set {_uniqueStorage()._payload = .fundedCancelReplace(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -277,6 +285,7 @@ public nonisolated struct Exchange_V1_Envelope: @unchecked Sendable {
     case accountAdmin(Exchange_V1_AccountAdmin)
     case apiKeyAdmin(Exchange_V1_ApiKeyAdmin)
     case deadLetter(Exchange_V1_DeadLetter)
+    case fundedCancelReplace(Exchange_V1_FundedCancelReplace)
 
   }
 
@@ -423,7 +432,7 @@ nonisolated extension Exchange_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{3}event_id\0\u{3}request_id\0\u{3}reply_to\0\u{3}created_at_ms\0\u{3}emitted_at_ms\0\u{1}producer\0\u{4}\u{3}place_order\0\u{3}cancel_order\0\u{3}cancel_open_orders\0\u{3}cancel_replace_order\0\u{3}amend_order\0\u{3}funded_order\0\u{3}order_rejected\0\u{3}order_update\0\u{1}trade\0\u{3}book_delta\0\u{3}balance_change\0\u{1}deposit\0\u{1}withdrawal\0\u{3}account_admin\0\u{3}api_key_admin\0\u{3}dead_letter\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{3}event_id\0\u{3}request_id\0\u{3}reply_to\0\u{3}created_at_ms\0\u{3}emitted_at_ms\0\u{1}producer\0\u{4}\u{3}place_order\0\u{3}cancel_order\0\u{3}cancel_open_orders\0\u{3}cancel_replace_order\0\u{3}amend_order\0\u{3}funded_order\0\u{3}order_rejected\0\u{3}order_update\0\u{1}trade\0\u{3}book_delta\0\u{3}balance_change\0\u{1}deposit\0\u{1}withdrawal\0\u{3}account_admin\0\u{3}api_key_admin\0\u{3}dead_letter\0\u{3}funded_cancel_replace\0")
 
   fileprivate class _StorageClass {
     var _schemaVersion: UInt32 = 0
@@ -685,6 +694,19 @@ nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
             _storage._payload = .deadLetter(v)
           }
         }()
+        case 26: try {
+          var v: Exchange_V1_FundedCancelReplace?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .fundedCancelReplace(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .fundedCancelReplace(v)
+          }
+        }()
         default: break
         }
       }
@@ -782,6 +804,10 @@ nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
       case .deadLetter?: try {
         guard case .deadLetter(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      }()
+      case .fundedCancelReplace?: try {
+        guard case .fundedCancelReplace(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
       }()
       case nil: break
       }

@@ -285,6 +285,43 @@ public nonisolated struct Exchange_V1_FundedOrder: Sendable {
   fileprivate var _order: Exchange_V1_PlaceOrder? = nil
 }
 
+/// A cancel-replace whose new order the ledger has funded. Topic matching.commands, key symbol.
+/// STOP_ON_FAILURE with a failed cancel: matching reports the cancel's rejection and rejects the
+/// new order with -2022 "Order cancel-replace failed." (Binance's newOrderResult NOT_ATTEMPTED), so
+/// the ledger releases what it reserved.
+public nonisolated struct Exchange_V1_FundedCancelReplace: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var mode: Exchange_V1_CancelReplaceMode = .unspecified
+
+  public var cancel: Exchange_V1_CancelOrder {
+    get {_cancel ?? Exchange_V1_CancelOrder()}
+    set {_cancel = newValue}
+  }
+  /// Returns true if `cancel` has been explicitly set.
+  public var hasCancel: Bool {self._cancel != nil}
+  /// Clears the value of `cancel`. Subsequent reads from it will return its default value.
+  public mutating func clearCancel() {self._cancel = nil}
+
+  public var place: Exchange_V1_FundedOrder {
+    get {_place ?? Exchange_V1_FundedOrder()}
+    set {_place = newValue}
+  }
+  /// Returns true if `place` has been explicitly set.
+  public var hasPlace: Bool {self._place != nil}
+  /// Clears the value of `place`. Subsequent reads from it will return its default value.
+  public mutating func clearPlace() {self._place = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _cancel: Exchange_V1_CancelOrder? = nil
+  fileprivate var _place: Exchange_V1_FundedOrder? = nil
+}
+
 /// A request refused with a Binance error. Topic ledger.events, key user_id; the router answers with it.
 public nonisolated struct Exchange_V1_OrderRejected: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -793,6 +830,50 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
     if lhs.quoteBudget != rhs.quoteBudget {return false}
     if lhs.baseAsset != rhs.baseAsset {return false}
     if lhs.quoteAsset != rhs.quoteAsset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Exchange_V1_FundedCancelReplace: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FundedCancelReplace"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}cancel\0\u{1}place\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._cancel) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._place) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.mode != .unspecified {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 1)
+    }
+    try { if let v = self._cancel {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._place {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Exchange_V1_FundedCancelReplace, rhs: Exchange_V1_FundedCancelReplace) -> Bool {
+    if lhs.mode != rhs.mode {return false}
+    if lhs._cancel != rhs._cancel {return false}
+    if lhs._place != rhs._place {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
