@@ -7,7 +7,8 @@ import ServiceKit
 /// with `matching.events`. Pure and deterministic like the books (times come from the inputs), so
 /// the consumer loop can snapshot it and replay it.
 struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
-    private(set) var books: [String: Book] = [:]
+    /// Books by symbol (the service keeps one processor per input partition: that partition's symbols).
+    var books: [String: Book] = [:]
     /// Reused between commands so the hot path does not allocate an event array per command.
     private var scratch: [MatchingEvent] = []
     /// The operator's symbols (configuration, not state): a book's assets and self-trade

@@ -36,6 +36,7 @@ struct MatchingServiceCommand: AsyncParsableCommand {
         let catalog = path == "none" ? nil : try SymbolCatalog.load(path: path)
         try await StandardService.run(
             configuration, inputs: [Topics.matchingCommands], processor: MatchingProcessor<FastBook>.self,
+            stateScope: .perPartition,
             planner: MatchingSideEffects<FastBook>(
                 producer: configuration.instance, depthLevels: depthLevels, depthIntervalMs: depthIntervalMs),
             prepare: { $0.catalog = catalog })

@@ -15,8 +15,9 @@ struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
     private var dirty: Set<String> = []
     private var lastWrittenMs: [String: Int64] = [:]
     private var inFlight: [String] = []
-    /// A restarted service cannot know whether its last depth writes landed: rewrite every book once.
-    private var primed = false
+    /// Books whose snapshot this instance has written at least once. A book it has not (after a
+    /// restart, or adopted from another instance) is rewritten: the last write may not have landed.
+    private var known: Set<String> = []
 
     init(producer: String, depthLevels: Int = 5000, depthIntervalMs: Int64 = 100) {
         replies = ReplyPlanner(producer: producer)
@@ -24,11 +25,10 @@ struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
         self.depthIntervalMs = depthIntervalMs
     }
 
-    mutating func plan(durable outputs: [ProcessorOutput], processor: Processor, nowMs: Int64) -> [SideEffect] {
+    mutating func plan(durable outputs: [ProcessorOutput], processors: [Processor], nowMs: Int64) -> [SideEffect] {
         var effects = replies.plan(outputs)
-        if !primed {
-            dirty.formUnion(processor.books.keys)
-            primed = true
+        for processor in processors {
+            for symbol in processor.books.keys where known.insert(symbol).inserted { dirty.insert(symbol) }
         }
         for output in outputs {
             if case .bookDelta(let delta) = output.envelope.payload { dirty.insert(delta.symbol) }
@@ -36,7 +36,11 @@ struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
         inFlight.removeAll(keepingCapacity: true)
         guard !dirty.isEmpty else { return effects }
         for symbol in dirty.sorted() where nowMs - (lastWrittenMs[symbol] ?? .min / 2) >= depthIntervalMs {
-            guard let book = processor.books[symbol] else { continue }
+            guard let book = processors.lazy.compactMap({ $0.books[symbol] }).first else {
+                dirty.remove(symbol)  // moved to another instance
+                known.remove(symbol)
+                continue
+            }
             effects.append(.set(key: RedisNames.depthSnapshot(symbol: symbol),
                                 value: EnvelopeCodec.encode(message: Self.snapshot(book, levels: depthLevels, time: nowMs))))
             lastWrittenMs[symbol] = nowMs

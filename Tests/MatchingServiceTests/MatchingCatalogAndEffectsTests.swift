@@ -128,7 +128,7 @@ struct MatchingCatalogAndEffectsTests {
             }
         }
         let first = Self.stamped(processor.apply(Self.funded(1, user: 1, .sell, price: 101)), offset: 1)
-        let written = depthWrites(planner.plan(durable: first, processor: processor, nowMs: 1_000))
+        let written = depthWrites(planner.plan(durable: first, processors: [processor], nowMs: 1_000))
         #expect(written.map(\.symbol) == ["BTCUSDT"])
         #expect(written.first?.isSnapshot == true)
         #expect(written.first?.lastUpdateID == processor.books["BTCUSDT"]?.lastUpdateID)
@@ -137,14 +137,14 @@ struct MatchingCatalogAndEffectsTests {
         // Within the interval: held back, then written once it has passed.
         for (i, price) in [102, 103, 104].enumerated() {
             let more = Self.stamped(processor.apply(Self.funded(UInt64(2 + i), user: 1, .sell, price: Int64(price))), offset: Int64(2 + i))
-            #expect(depthWrites(planner.plan(durable: more, processor: processor, nowMs: 1_050)).isEmpty)
+            #expect(depthWrites(planner.plan(durable: more, processors: [processor], nowMs: 1_050)).isEmpty)
         }
-        let failed = planner.plan(durable: [], processor: processor, nowMs: 1_100)
+        let failed = planner.plan(durable: [], processors: [processor], nowMs: 1_100)
         #expect(depthWrites(failed).first?.asks.map(\.price) == [101 * Self.unit, 102 * Self.unit])  // two levels
         planner.failed(failed)
-        let retried = depthWrites(planner.plan(durable: [], processor: processor, nowMs: 1_101))
+        let retried = depthWrites(planner.plan(durable: [], processors: [processor], nowMs: 1_101))
         #expect(retried.first?.lastUpdateID == processor.books["BTCUSDT"]?.lastUpdateID)
-        #expect(depthWrites(planner.plan(durable: [], processor: processor, nowMs: 5_000)).isEmpty)  // nothing changed
+        #expect(depthWrites(planner.plan(durable: [], processors: [processor], nowMs: 5_000)).isEmpty)  // nothing changed
     }
 }
 

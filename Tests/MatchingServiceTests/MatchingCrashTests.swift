@@ -115,30 +115,8 @@ struct MatchingCrashTests {
         }
         await producer.close()
 
-        // The uninterrupted run: the same records, in partition order, through the same processor.
-        var reference = Processor()
-        reference.catalog = catalog
-        var expected: [EventKey: Exchange_V1_Envelope] = [:]
-        var expectedOrder: [String: [EventKey]] = [:]
-        for (record, envelope) in sent {
-            for (index, output) in reference.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
-                var out = output.envelope
-                out.schemaVersion = exchangeSchemaVersion
-                out.eventID = Exchange_V1_EventID(
-                    sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
-                    sourceOffset: record.offset, index: UInt32(index))
-                out.producer = Self.instance
-                let key = EventKey(out.eventID)
-                expected[key] = out
-                expectedOrder[output.key, default: []].append(key)
-            }
-        }
-
-        // Everything the service emitted, until every expected event has arrived (bounded).
-        let deadline = ContinuousClock.now + .seconds(60)
-        while events.seen.count < expected.count && ContinuousClock.now < deadline {
-            events.absorb(try await reader.poll(maxRecords: 1000, timeout: .milliseconds(200)))
-        }
+        let (reference, expected, expectedOrder) = Self.uninterruptedRun(sent, catalog: catalog, producer: Self.instance)
+        try await events.collect(from: reader, until: expected.count)
         await reader.close()
         let seen = events.seen
         var mismatched = events.conflicting
@@ -149,10 +127,9 @@ struct MatchingCrashTests {
         // A graceful stop writes a final snapshot: the state the service ended with.
         let exit = await child.stop()
         #expect(exit == 0, "matching exited with \(exit) on SIGTERM; log: \(dataDir).log")
-        let snapshot = try #require(try SnapshotStore(directory: "\(dataDir)/snapshots/\(Self.instance)").loadNewest())
-        let restored = try ConsumerLoop<Processor>.restore(from: snapshot, logger: Logger(label: "test"))
+        let restored = try Self.restoreAll(snapshots: "\(dataDir)/snapshots/matching")
 
-        print("matching crash test [\(backend)]: \(commands.count) commands, \(kills) kills, \(expected.count) events, \(duplicates) re-emitted duplicates, \(try SnapshotStore(directory: "\(dataDir)/snapshots/\(Self.instance)").sequences().last ?? 0) snapshots")
+        print("matching crash test [\(backend)]: \(commands.count) commands, \(kills) kills, \(expected.count) events, \(duplicates) re-emitted duplicates, \(Self.snapshotCount("\(dataDir)/snapshots/matching")) partition snapshots")
         #expect(kills == chunks - 1)
         let missing = Set(expected.keys).subtracting(seen.keys)
         #expect(missing.isEmpty, "events lost: \(missing.count) of \(expected.count), e.g. \(missing.prefix(5))")
@@ -162,8 +139,8 @@ struct MatchingCrashTests {
         for symbol in Self.symbols {
             #expect(seenOrder[symbol] == expectedOrder[symbol], "event order of \(symbol) differs")
         }
-        #expect(restored.processor.stateHash() == reference.stateHash())
-        #expect(restored.processor.encodeState() == reference.encodeState())
+        #expect(restored.stateHash() == reference.stateHash())
+        #expect(restored.encodeState() == reference.encodeState())
 
         // Every request got its outcome at least once (a replay may publish one again).
         let requestIDs = Set(commands.map(\.requestID))
@@ -197,11 +174,143 @@ struct MatchingCrashTests {
         try? FileManager.default.removeItem(atPath: "\(dataDir).log")
     }
 
+    /// The uninterrupted run: the same records, in partition order, through the same processor;
+    /// its final state and every event it emits (by id, and in order per symbol).
+    static func uninterruptedRun(
+        _ sent: [(record: ConsumedRecord, envelope: Exchange_V1_Envelope)], catalog: SymbolCatalog?, producer: String
+    ) -> (Processor, [EventKey: Exchange_V1_Envelope], [String: [EventKey]]) {
+        var reference = Processor()
+        reference.catalog = catalog
+        var expected: [EventKey: Exchange_V1_Envelope] = [:]
+        var expectedOrder: [String: [EventKey]] = [:]
+        for (record, envelope) in sent {
+            for (index, output) in reference.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
+                var out = output.envelope
+                out.schemaVersion = exchangeSchemaVersion
+                out.eventID = Exchange_V1_EventID(
+                    sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
+                    sourceOffset: record.offset, index: UInt32(index))
+                out.producer = producer
+                let key = EventKey(out.eventID)
+                expected[key] = out
+                expectedOrder[output.key, default: []].append(key)
+            }
+        }
+        return (reference, expected, expectedOrder)
+    }
+
+    /// The whole matching state: every partition's newest snapshot, merged (symbols never span partitions).
+    static func restoreAll(snapshots root: String) throws -> Processor {
+        var merged = Processor()
+        for directory in try FileManager.default.contentsOfDirectory(atPath: root).sorted() {
+            guard let snapshot = try SnapshotStore(directory: "\(root)/\(directory)").loadNewest() else { continue }
+            let state = try ConsumerLoop<Processor>.restore(from: snapshot, logger: Logger(label: "test"))
+            for (symbol, book) in state.processor.books {
+                #expect(merged.books[symbol] == nil, "\(symbol) in two partitions' snapshots")
+                merged.books[symbol] = book
+            }
+        }
+        return merged
+    }
+
+    static func snapshotCount(_ root: String) -> Int {
+        let directories = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return directories.reduce(0) { $0 + Int((try? SnapshotStore(directory: "\(root)/\($1)").sequences().last) ?? 0) }
+    }
+
+    /// Two instances in one consumer group on the Kafka mock: the second joins while the first
+    /// runs (the first snapshots the partitions it gives up, the second restores them), then the
+    /// first is killed -9 and the second adopts its partitions from their newest snapshots. The
+    /// merged per-partition state and the events equal an uninterrupted single run.
+    @Test func partitionsMoveBetweenInstancesWithTheirState() async throws {
+        let binary = try Self.executable("matching")
+        let redis = try await RedisTestServer.start()
+        let mock = try KafkaMockCluster(brokers: 3)
+        let log = try KafkaEventLog(configuration: KafkaMockTestCluster.configuration(mock), mockCluster: mock)
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("matching-rebalance-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        try await log.createTopics(Topics.all.map { TopicSpec(name: $0.name, partitions: $0.defaultPartitions) })
+        func instance(_ name: String) -> ChildService {
+            ChildService(
+                executable: binary,
+                arguments: [
+                    "--event-log", "kafka://\(mock.bootstrapServers)", "--redis", "redis://127.0.0.1:\(redis.port)",
+                    "--data-dir", dataDir, "--instance", name, "--admin-port", "0", "--symbols", "none",
+                    "--snapshot-every", "300", "--snapshot-interval-ms", "1000", "--log-level", "info",
+                ],
+                environment: ["EXCHANGE_KAFKA_PROPERTIES": "session.timeout.ms=4000,heartbeat.interval.ms=100,topic.metadata.refresh.interval.ms=1000"],
+                logFile: "\(dataDir)-\(name).log")
+        }
+        var rng = SplitMix64(seed: 0x5EED)
+        let symbols = (0..<12).map { "S\($0)USDT" }
+        let commands = Self.commands(count: 1_800, rng: &rng, symbols: symbols)
+        let partitions = try await log.partitionCount(of: Topics.matchingEvents.name)
+        let reader = try await log.makeConsumer(ConsumerConfiguration(
+            groupID: "rebalance-reader-\(UUID().uuidString)", topics: [Topics.matchingEvents.name],
+            partitions: .explicit((0..<partitions).map { TopicPartition(Topics.matchingEvents.name, $0) })))
+        var events = ObservedEvents()
+        events.ignoresProducer = true
+        let producer = try await log.makeProducer()
+        var sent: [(record: ConsumedRecord, envelope: Exchange_V1_Envelope)] = []
+        func send(_ slice: ArraySlice<Exchange_V1_Envelope>) async throws {
+            let records = slice.map { OutgoingRecord(topic: Topics.matchingCommands.name, key: Self.symbol(of: $0), value: EnvelopeCodec.encode($0)) }
+            for (position, (record, envelope)) in zip(try await producer.send(records), zip(records, slice)) {
+                sent.append((ConsumedRecord(topicPartition: position.topicPartition, offset: position.offset, key: record.key,
+                                            value: record.value, timestampMs: 0), envelope))
+            }
+        }
+        func waitFor(within limit: Duration = .seconds(30), _ condition: (ObservedEvents) -> Bool) async throws {
+            let end = ContinuousClock.now + limit
+            while !condition(events) && ContinuousClock.now < end {
+                events.absorb(try await reader.poll(maxRecords: 500, timeout: .milliseconds(50)))
+            }
+        }
+
+        let a = instance("matching-a")
+        let b = instance("matching-b")
+        try a.start()
+        try await send(commands[0..<600])
+        try await waitFor { $0.seen.count > 0 }
+        try b.start()
+        // Trickle commands until the second instance, having joined the group, emits some.
+        var next = 600
+        let joinDeadline = ContinuousClock.now + .seconds(40)
+        while !events.producers.contains("matching-b") && next < 1_200 && ContinuousClock.now < joinDeadline {
+            try await send(commands[next..<next + 20])
+            next += 20
+            try await waitFor(within: .milliseconds(500)) { _ in false }
+        }
+        try await send(commands[next..<1_200])
+        #expect(events.producers.contains("matching-b"), "the second instance never got a partition")
+        await a.kill()
+        try await send(commands[1_200...])
+        await producer.close()
+
+        let (reference, expected, expectedOrder) = Self.uninterruptedRun(sent, catalog: nil, producer: "")
+        try await events.collect(from: reader, until: expected.count)
+        await reader.close()
+        #expect(await b.stop() == 0)
+        let restored = try Self.restoreAll(snapshots: "\(dataDir)/snapshots/matching")
+        print("matching rebalance test: \(commands.count) commands, \(expected.count) events, \(events.duplicates) re-emitted duplicates, producers \(events.producers.sorted())")
+
+        let missing = Set(expected.keys).subtracting(events.seen.keys)
+        #expect(missing.isEmpty, "events lost: \(missing.count) of \(expected.count)")
+        let wrong = events.seen.filter { expected[$0.key] != $0.value }.map(\.key) + events.conflicting
+        #expect(wrong.isEmpty, "events differing from the uninterrupted run: \(wrong.count), e.g. \(wrong.prefix(5))")
+        for symbol in symbols { #expect(events.order[symbol] == expectedOrder[symbol], "event order of \(symbol) differs") }
+        #expect(restored.stateHash() == reference.stateHash())
+        await log.shutdown()
+        withExtendedLifetime(mock) {}
+        await redis.teardown()
+        for name in ["matching-a", "matching-b"] { try? FileManager.default.removeItem(atPath: "\(dataDir)-\(name).log") }
+    }
+
     // MARK: Workload
 
     /// Funded LIMIT (GTC/IOC) and MARKET orders, cancels (some of unknown orders) and amends on
     /// three symbols from six users, each with a request id and the test's reply channel.
-    static func commands(count: Int, rng: inout SplitMix64) -> [Exchange_V1_Envelope] {
+    static func commands(count: Int, rng: inout SplitMix64, symbols: [String] = symbols) -> [Exchange_V1_Envelope] {
         let unit: Int64 = 100_000_000
         var commands: [Exchange_V1_Envelope] = []
         var placed: [(orderID: UInt64, user: UInt64, symbol: String)] = []
@@ -291,9 +400,26 @@ struct ObservedEvents {
     /// Ids seen again with different content (an unmarked duplicate).
     var conflicting: [EventKey] = []
 
+    /// Instances that emitted what was read.
+    var producers: Set<String> = []
+
+    /// Reads until `count` distinct events arrived (bounded: 60 s).
+    mutating func collect(from reader: any EventConsumer, until count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while seen.count < count && ContinuousClock.now < deadline {
+            absorb(try await reader.poll(maxRecords: 1000, timeout: .milliseconds(200)))
+        }
+    }
+
+    /// The `producer` field names the instance that emitted an event; with several instances in
+    /// the group it is the only part allowed to differ from the uninterrupted run.
+    var ignoresProducer = false
+
     mutating func absorb(_ records: [ConsumedRecord]) {
         for record in records {
-            guard let envelope = try? EnvelopeCodec.decode(record.value) else { continue }
+            guard var envelope = try? EnvelopeCodec.decode(record.value) else { continue }
+            producers.insert(envelope.producer)
+            if ignoresProducer { envelope.producer = "" }
             let key = EventKey(envelope.eventID)
             if let first = seen[key] {
                 duplicates += 1

@@ -26,10 +26,13 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         /// ...or this long after the last snapshot, whichever comes first (if anything changed).
         public var snapshotInterval: Duration
         public var maxBatch: Int
+        /// One state for everything consumed, or one per input partition (moves with the partition).
+        public var stateScope: StateScope
 
         public init(
             groupID: String, topics: [String], partitions: PartitionSelection = .group, instance: String,
-            snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 500
+            snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 500,
+            stateScope: StateScope = .whole
         ) {
             self.groupID = groupID
             self.topics = topics
@@ -38,7 +41,22 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             self.snapshotEveryRecords = snapshotEveryRecords
             self.snapshotInterval = snapshotInterval
             self.maxBatch = maxBatch
+            self.stateScope = stateScope
         }
+    }
+
+    /// How a processor's state divides.
+    public enum StateScope: Sendable, Equatable {
+        /// One state over all input partitions, snapshotted in the loop's store. Partitions must
+        /// not move between instances (static assignment, or one instance per group).
+        case whole
+        /// A processor per input partition, snapshotted in `<store>/<topic>-<partition>`: when a
+        /// rebalance moves a partition, the old owner snapshots it on revocation and the new owner
+        /// restores that snapshot (or the newest periodic one, if the old owner died) and replays
+        /// from its positions. Needs a processor whose state of one partition never depends on
+        /// another's (matching: a symbol's book lives in its symbol's partition), and a snapshot
+        /// directory every instance of the group can read.
+        case perPartition
     }
 
     let configuration: Configuration
@@ -84,19 +102,40 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
     public func run() async throws {
         let healthName = "consumer.\(configuration.groupID)"
         health.set(healthName, ready: false, detail: "starting")
-        var state = try Self.restore(from: store.loadNewest(), logger: logger)
-        // Configuration the state does not hold (catalogues): given after every restore.
-        prepare(&state.processor)
-        logger.info("consumer loop starting", metadata: [
-            "exchange.group": "\(configuration.groupID)", "exchange.snapshot": "\(state.sequence)",
-            "exchange.positions": "\(state.positions.count)",
-        ])
-        let startPositions = state.positions
+        let units = UnitTable()
+        let scope = configuration.stateScope
+        var restoredPositions: [TopicPartition: Int64] = [:]
+        if scope == .whole {
+            var state = try Self.restore(from: store.loadNewest(), logger: logger)
+            // Configuration the state does not hold (catalogues): given after every restore.
+            prepare(&state.processor)
+            logger.info("consumer loop starting", metadata: [
+                "exchange.group": "\(configuration.groupID)", "exchange.snapshot": "\(state.sequence)",
+                "exchange.positions": "\(state.positions.count)",
+            ])
+            restoredPositions = state.positions
+            units.withLock { $0[Self.wholeKey] = state }
+        } else {
+            logger.info("consumer loop starting; state per input partition, restored on assignment", metadata: [
+                "exchange.group": "\(configuration.groupID)", "exchange.snapshots": "\(store.directory)",
+            ])
+        }
+        let startPositions = restoredPositions
         let consumer = try await retrying("create consumer", healthName) {
             try await self.eventLog.makeConsumer(ConsumerConfiguration(
                 groupID: self.configuration.groupID, topics: self.configuration.topics,
                 partitions: self.configuration.partitions, clientID: self.configuration.instance,
-                onAssign: { partitions in startPositions.filter { partitions.contains($0.key) } }))
+                onAssign: { partitions in
+                    // A partition without a snapshot starts at offset 0: a state rebuilt from the
+                    // whole log, never from wherever the group's commit happens to be.
+                    if scope == .whole {
+                        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, startPositions[$0] ?? 0) })
+                    }
+                    return self.adopt(partitions, units: units)
+                },
+                onRevoke: { partitions in
+                    if scope == .perPartition { self.release(partitions, units: units) }
+                }))
         }
         let producer = try await retrying("create producer", healthName) { try await self.eventLog.makeProducer() }
         health.set(healthName, ready: true, detail: "consuming")
@@ -106,7 +145,6 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         let deadLetters = Counter(label: "exchange.deadletter.records", dimensions: [("group", configuration.groupID)])
         let failedEffects = Counter(label: "exchange.consumer.side_effects.failed", dimensions: [("group", configuration.groupID)])
         var planner = effects?.planner
-        var sinceSnapshot = 0
         var lastSnapshot = ContinuousClock.now
 
         var aborted = false
@@ -124,39 +162,45 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             var outputs: [OutgoingRecord] = []
             var stamped: [ProcessorOutput] = []
             var consumed: [TopicPartition: Int64] = [:]
-            for record in records {
-                consumed[record.topicPartition] = record.offset + 1
-                let envelope: Exchange_V1_Envelope
-                do {
-                    envelope = try EnvelopeCodec.decode(record.value)
-                } catch {
-                    outputs.append(deadLetter(record, reason: error.reason))
-                    deadLetters.increment()
-                    progress.add(deadLetters: 1)
-                    logger.error("undecodable record dead-lettered", metadata: [
-                        "exchange.topic": "\(record.topicPartition)", "exchange.offset": "\(record.offset)",
-                        "error": "\(error.reason)",
-                    ])
-                    continue
+            // Rebalance callbacks run only inside poll/close, so the lock is never contended here.
+            units.withLock { table in
+                for record in records {
+                    let key = scope == .whole ? Self.wholeKey : record.topicPartition
+                    // Revoked while this poll was collecting: another member owns it now.
+                    guard table[key] != nil else { continue }
+                    consumed[record.topicPartition] = record.offset + 1
+                    let envelope: Exchange_V1_Envelope
+                    do throws(DecodeFailure) {
+                        envelope = try EnvelopeCodec.decode(record.value)
+                    } catch {
+                        outputs.append(deadLetter(record, reason: error.reason))
+                        deadLetters.increment()
+                        progress.add(deadLetters: 1)
+                        logger.error("undecodable record dead-lettered", metadata: [
+                            "exchange.topic": "\(record.topicPartition)", "exchange.offset": "\(record.offset)",
+                            "error": "\(error.reason)",
+                        ])
+                        continue
+                    }
+                    guard table[key]!.duplicates.admit(envelope, at: record.topicPartition) else {
+                        duplicates.increment()
+                        progress.add(duplicates: 1)
+                        continue
+                    }
+                    let produced = table[key]!.processor.apply(ProcessorInput(record: record, envelope: envelope))
+                    for (index, output) in produced.enumerated() {
+                        var out = output.envelope
+                        out.schemaVersion = exchangeSchemaVersion
+                        out.eventID = Exchange_V1_EventID(
+                            sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
+                            sourceOffset: record.offset, index: UInt32(index))
+                        if out.producer.isEmpty { out.producer = configuration.instance }
+                        outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: EnvelopeCodec.encode(out)))
+                        if planner != nil { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out)) }
+                    }
+                    applied.increment()
+                    progress.add(applied: 1)
                 }
-                guard state.duplicates.admit(envelope, at: record.topicPartition) else {
-                    duplicates.increment()
-                    progress.add(duplicates: 1)
-                    continue
-                }
-                let produced = state.processor.apply(ProcessorInput(record: record, envelope: envelope))
-                for (index, output) in produced.enumerated() {
-                    var out = output.envelope
-                    out.schemaVersion = exchangeSchemaVersion
-                    out.eventID = Exchange_V1_EventID(
-                        sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
-                        sourceOffset: record.offset, index: UInt32(index))
-                    if out.producer.isEmpty { out.producer = configuration.instance }
-                    outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: EnvelopeCodec.encode(out)))
-                    if planner != nil { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out)) }
-                }
-                applied.increment()
-                progress.add(applied: 1)
             }
             if !outputs.isEmpty {
                 // Positions advance only once outputs are durable; until then keep retrying the
@@ -167,7 +211,9 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 }
             }
             if var current = planner, let sink = effects?.sink {
-                let planned = current.plan(durable: stamped, processor: state.processor, nowMs: clock())
+                let planned = units.withLock { table in
+                    current.plan(durable: stamped, processors: table.values.map(\.processor), nowMs: clock())
+                }
                 if !planned.isEmpty {
                     do { try await sink.apply(planned) } catch {
                         current.failed(planned)
@@ -177,32 +223,114 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 }
                 planner = current
             }
-            state.positions.merge(consumed) { _, new in new }
-            sinceSnapshot += records.count
-            let due = sinceSnapshot >= configuration.snapshotEveryRecords
-                || (sinceSnapshot > 0 && ContinuousClock.now - lastSnapshot >= configuration.snapshotInterval)
-            if due {
-                takeSnapshot(&state)
-                await commitQuietly(state.positions, consumer: consumer)
-                sinceSnapshot = 0
-                lastSnapshot = .now
+            let intervalDue = ContinuousClock.now - lastSnapshot >= configuration.snapshotInterval
+            let snapshotted = units.withLock { table -> Bool in
+                var any = false
+                for (partition, next) in consumed {
+                    let key = scope == .whole ? Self.wholeKey : partition
+                    guard table[key] != nil else { continue }
+                    table[key]!.positions[partition] = next
+                    table[key]!.sinceSnapshot += 1
+                }
+                for key in Array(table.keys) where table[key]!.sinceSnapshot > 0
+                    && (table[key]!.sinceSnapshot >= configuration.snapshotEveryRecords || intervalDue) {
+                    takeSnapshot(&table[key]!, store: store(for: key))
+                    any = true
+                }
+                return any
             }
+            if snapshotted {
+                await commitQuietly(units.withLock { $0.values.reduce(into: [:]) { $0.merge($1.positions) { _, new in new } } }, consumer: consumer)
+            }
+            if intervalDue { lastSnapshot = .now }
         }
         // A batch whose outputs never became durable is not snapshotted: a restart replays it.
-        if sinceSnapshot > 0 && !aborted {
-            takeSnapshot(&state)
-            await commitQuietly(state.positions, consumer: consumer)
+        if !aborted {
+            let positions = units.withLock { table -> [TopicPartition: Int64] in
+                for key in Array(table.keys) where table[key]!.sinceSnapshot > 0 {
+                    takeSnapshot(&table[key]!, store: store(for: key))
+                }
+                return table.values.reduce(into: [:]) { $0.merge($1.positions) { _, new in new } }
+            }
+            await commitQuietly(positions, consumer: consumer)
+        } else {
+            // Nothing of the failed batch may reach a snapshot, also not through a revoke on close.
+            units.withLock { $0.removeAll() }
         }
         await consumer.close()
         await producer.close()
         health.set(healthName, ready: false, detail: "stopped")
     }
 
-    struct LoopState {
+    /// The key of the single state of `.whole` scope.
+    static var wholeKey: TopicPartition { TopicPartition("", -1) }
+
+    /// Where a state unit's snapshots live: the loop's store, or one directory per partition in it.
+    func store(for key: TopicPartition) -> SnapshotStore {
+        key == Self.wholeKey ? store : SnapshotStore(directory: "\(store.directory)/\(key.topic)-\(key.partition)", keep: store.keep)
+    }
+
+    /// Takes over partitions (per-partition scope): each one's newest snapshot, or a fresh state
+    /// replayed from offset 0. Returns where to start reading each.
+    func adopt(_ partitions: [TopicPartition], units: UnitTable) -> [TopicPartition: Int64] {
+        var starts: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            if let owned = units.withLock({ $0[partition] }) {
+                starts[partition] = owned.positions[partition] ?? 0
+                continue
+            }
+            do {
+                var state = try Self.restore(from: store(for: partition).loadNewest(), logger: logger)
+                prepare(&state.processor)
+                state.sinceSnapshot = 0
+                starts[partition] = state.positions[partition] ?? 0
+                units.withLock { $0[partition] = state }
+                logger.info("partition adopted", metadata: [
+                    "exchange.partition": "\(partition)", "exchange.snapshot": "\(state.sequence)", "exchange.from": "\(starts[partition]!)",
+                ])
+            } catch {
+                // Unreadable snapshots: rebuild from the log rather than guess.
+                logger.error("partition snapshot unreadable; replaying from offset 0", metadata: [
+                    "exchange.partition": "\(partition)", "error": "\(error)",
+                ])
+                var state = LoopState(sequence: 0, positions: [:], duplicates: DuplicateFilter(), processor: Processor())
+                prepare(&state.processor)
+                units.withLock { $0[partition] = state }
+                starts[partition] = 0
+            }
+        }
+        return starts
+    }
+
+    /// Hands partitions back (per-partition scope): their state is snapshotted with the positions
+    /// applied (everything applied is durable: revocation happens inside poll, between batches),
+    /// so the next owner continues exactly there.
+    func release(_ partitions: [TopicPartition], units: UnitTable) {
+        units.withLock { table in
+            for partition in partitions {
+                guard var state = table.removeValue(forKey: partition) else { continue }
+                if state.sinceSnapshot > 0 { takeSnapshot(&state, store: store(for: partition)) }
+                logger.info("partition released", metadata: ["exchange.partition": "\(partition)"])
+            }
+        }
+    }
+
+    struct LoopState: Sendable {
         var sequence: UInt64
         var positions: [TopicPartition: Int64]
         var duplicates: DuplicateFilter
         var processor: Processor
+        /// Records applied since the last snapshot (not part of the snapshot).
+        var sinceSnapshot = 0
+    }
+
+    /// The loop's states by unit (one for `.whole`, one per owned partition otherwise), shared
+    /// with the rebalance callbacks.
+    final class UnitTable: Sendable {
+        private let table = Mutex<[TopicPartition: LoopState]>([:])
+        func withLock<T>(_ body: (inout [TopicPartition: LoopState]) throws -> T) rethrows -> T {
+            try table.withLock { try body(&$0) }
+        }
     }
 
     static func restore(from snapshot: Snapshot?, logger: Logger) throws -> LoopState {
@@ -229,10 +357,11 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         return bytes
     }
 
-    private func takeSnapshot(_ state: inout LoopState) {
+    private func takeSnapshot(_ state: inout LoopState, store: SnapshotStore) {
         state.sequence += 1
         do {
             try store.save(Snapshot(sequence: state.sequence, positions: state.positions, state: Self.encode(state), createdAtMs: clock()))
+            state.sinceSnapshot = 0
         } catch {
             // A missed snapshot only lengthens the next replay; the log still has everything.
             logger.error("snapshot failed", metadata: ["error": "\(error)"])

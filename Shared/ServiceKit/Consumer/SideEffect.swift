@@ -16,8 +16,9 @@ public enum SideEffect: Sendable, Equatable {
 /// once that poll's outputs are durable (also with no outputs, so rate-limited work can flush).
 public protocol SideEffectPlanner<Processor>: Sendable {
     associatedtype Processor: EventProcessor
-    /// `outputs` carry their stamped event ids; `processor` is the state after the batch.
-    mutating func plan(durable outputs: [ProcessorOutput], processor: Processor, nowMs: Int64) -> [SideEffect]
+    /// `outputs` carry their stamped event ids; `processors` are the states after the batch (one,
+    /// or one per owned partition).
+    mutating func plan(durable outputs: [ProcessorOutput], processors: [Processor], nowMs: Int64) -> [SideEffect]
     /// The effects of the last `plan` could not be applied; keep what must be redone.
     mutating func failed(_ effects: [SideEffect])
 }

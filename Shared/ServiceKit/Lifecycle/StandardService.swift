@@ -13,6 +13,7 @@ public enum StandardService {
         _ configuration: ServiceConfiguration,
         inputs: [TopicDescriptor],
         processor: Processor.Type,
+        stateScope: ConsumerLoop<Processor>.StateScope = .whole,
         planner: (any SideEffectPlanner<Processor>)? = nil,
         prepare: @escaping @Sendable (inout Processor) -> Void = { _ in },
         extra: @escaping @Sendable (ServiceContext) async throws -> [any Service] = { _ in [] }
@@ -21,9 +22,12 @@ public enum StandardService {
             let loop = ConsumerLoop<Processor>(
                 configuration: .init(
                     groupID: configuration.service, topics: inputs.map(\.name), instance: configuration.instance,
-                    snapshotEveryRecords: configuration.snapshotEveryRecords, snapshotInterval: configuration.snapshotInterval),
+                    snapshotEveryRecords: configuration.snapshotEveryRecords, snapshotInterval: configuration.snapshotInterval,
+                    stateScope: stateScope),
                 eventLog: context.eventLog,
-                store: SnapshotStore(directory: configuration.snapshotDirectory),
+                // Per-partition state moves between instances, so its snapshots are the group's.
+                store: SnapshotStore(directory: stateScope == .whole
+                    ? configuration.snapshotDirectory : "\(configuration.dataDirectory)/snapshots/\(configuration.service)"),
                 health: context.health,
                 logger: context.logger,
                 effects: planner.map {
