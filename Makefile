@@ -45,6 +45,8 @@ bench: build
 	.build/release/exchange bench matching
 	.build/release/exchange bench eventlog --backend redis
 	.build/release/exchange bench eventlog --backend kafka-mock
+	.build/release/exchange bench matching-service --backend redis
+	.build/release/exchange bench matching-service --backend kafka-mock
 
 protos:
 	scripts/generate-protos.sh
