@@ -87,7 +87,7 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         default:
             return []
         }
-        guard var book = books[command.symbol] else {
+        guard books[command.symbol] != nil else {
             // No order was ever placed on this symbol: nothing to cancel or amend.
             let userID: UInt64
             switch command.command {
@@ -100,9 +100,11 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
                               code: BookRejection.unknownOrder.code, message: BookRejection.unknownOrder.message)]
         }
         scratch.removeAll(keepingCapacity: true)
-        book.apply(command.command, into: &scratch)
-        books[command.symbol] = book
-        var produced = outputs(for: scratch, rules: book.rules, input: envelope)
+        // In place: a copy taken out of the dictionary would share its storage, and the first
+        // mutation would copy the whole book (every command, O(book size)).
+        books[command.symbol]!.apply(command.command, into: &scratch)
+        let rules = books[command.symbol]!.rules
+        var produced = outputs(for: scratch, rules: rules, input: envelope)
         if case .cancelReplace(let replace) = command.command, replace.mode == .stopOnFailure,
            scratch.count == 1, case .rejected = scratch[0] {
             // The cancel failed, so the new order was not attempted: say so, so that the ledger

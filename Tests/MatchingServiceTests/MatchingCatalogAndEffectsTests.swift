@@ -2,10 +2,10 @@ import ExchangeProtocol
 import Foundation
 import MatchingEngine
 import Messaging
-import ServiceKit
 import Testing
 
 @testable import Matching
+@testable import ServiceKit
 
 @Suite("matching: symbol catalogue and side effects")
 struct MatchingCatalogAndEffectsTests {
@@ -116,6 +116,11 @@ struct MatchingCatalogAndEffectsTests {
         #expect(outcomes.allSatisfy { $0.producer == "matching-0" })
         #expect(outcomes[0].events.map(\.payloadKind) == ["order_update"])
         #expect(outcomes[1].events.map(\.payloadKind) == ["order_update", "trade", "order_update", "order_update"])
+
+        // Pre-encoded events are spliced in: the same bytes SwiftProtobuf writes.
+        let encoded = take.map { ProcessorOutput(topic: $0.topic, key: $0.key, envelope: $0.envelope, encoded: EnvelopeCodec.encode($0.envelope)) }
+        let spliced = ReplyPlanner(producer: "matching-0").outcome(requestID: "r2", events: encoded.filter { $0.envelope.payloadKind != "book_delta" })
+        #expect(spliced == EnvelopeCodec.encode(message: outcomes[1]))
     }
 
     @Test func depthSnapshotsAreRateLimitedPerSymbolAndRedoneAfterAFailure() throws {

@@ -74,7 +74,10 @@ final class RedisStreamsConsumer: EventConsumer {
             return []
         }
 
-        var args: [RedisArgument] = ["XREAD", "COUNT", .int(maxRecords)]
+        // COUNT is per stream: ask each for its share, so a backlog on every partition does not
+        // make Redis send (and hiredis parse) partitions x maxRecords entries for maxRecords used.
+        let perStream = (maxRecords + snapshot.partitions.count - 1) / snapshot.partitions.count
+        var args: [RedisArgument] = ["XREAD", "COUNT", .int(perStream)]
         let blockMs = timeout.redisMilliseconds
         // BLOCK 0 would wait forever: a zero timeout is a non-blocking read instead.
         if blockMs > 0 { args += ["BLOCK", .int(blockMs)] }

@@ -29,6 +29,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("snapshot-interval-ms"), help: "...or this long after the last snapshot, if anything changed (EXCHANGE_SNAPSHOT_INTERVAL_MS, default 10000)")
     public var snapshotIntervalMs: Int?
 
+    @Option(name: .customLong("max-batch"), help: "Input records applied per batch: one durable append (one fsync) per batch (EXCHANGE_MAX_BATCH, default 1000)")
+    public var maxBatch: Int?
+
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical (EXCHANGE_LOG_LEVEL, default info)")
     public var logLevel: String?
 
@@ -60,6 +63,8 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         guard let every = Int(everyText), every > 0 else { throw ValidationError("bad snapshot cadence \(everyText): want a positive record count") }
         let intervalText = snapshotIntervalMs.map(String.init) ?? environment["EXCHANGE_SNAPSHOT_INTERVAL_MS"] ?? "10000"
         guard let interval = Int(intervalText), interval > 0 else { throw ValidationError("bad snapshot interval \(intervalText): want positive milliseconds") }
+        let batchText = maxBatch.map(String.init) ?? environment["EXCHANGE_MAX_BATCH"] ?? "1000"
+        guard let batch = Int(batchText), batch > 0 else { throw ValidationError("bad max batch \(batchText): want a positive record count") }
         return ServiceConfiguration(
             service: service,
             instance: pick(instance, "EXCHANGE_INSTANCE", "\(service)-0"),
@@ -71,7 +76,8 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             logLevel: level,
             logFormat: format,
             snapshotEveryRecords: every,
-            snapshotInterval: .milliseconds(interval))
+            snapshotInterval: .milliseconds(interval),
+            maxBatch: batch)
     }
 }
 
@@ -91,11 +97,13 @@ public struct ServiceConfiguration: Sendable {
     public var snapshotEveryRecords: Int
     /// ...or this long after the last snapshot, whichever comes first.
     public var snapshotInterval: Duration
+    /// Input records a consumer loop applies per batch (outputs of a batch go out in one append).
+    public var maxBatch: Int
 
     public init(
         service: String, instance: String, eventLog: EventLogEndpoint, redis: RedisEndpoint, adminHost: String,
         adminPort: Int, dataDirectory: String, logLevel: Logger.Level, logFormat: LogFormat,
-        snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10)
+        snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 1_000
     ) {
         self.service = service
         self.instance = instance
@@ -108,6 +116,7 @@ public struct ServiceConfiguration: Sendable {
         self.logFormat = logFormat
         self.snapshotEveryRecords = snapshotEveryRecords
         self.snapshotInterval = snapshotInterval
+        self.maxBatch = maxBatch
     }
 
     /// Where this instance keeps its snapshots.

@@ -195,8 +195,9 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                             sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
                             sourceOffset: record.offset, index: UInt32(index))
                         if out.producer.isEmpty { out.producer = configuration.instance }
-                        outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: EnvelopeCodec.encode(out)))
-                        if planner != nil { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out)) }
+                        let bytes = EnvelopeCodec.encode(out)
+                        outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
+                        if planner != nil { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: bytes)) }
                     }
                     applied.increment()
                     progress.add(applied: 1)

@@ -17,11 +17,15 @@ public struct ProcessorOutput: Sendable {
     public var topic: String
     public var key: String
     public var envelope: Exchange_V1_Envelope
+    /// The envelope's protobuf bytes once the loop has stamped and encoded it (given to side-effect
+    /// planners, so they need not encode it again).
+    public var encoded: [UInt8]?
 
-    public init(topic: String, key: String, envelope: Exchange_V1_Envelope) {
+    public init(topic: String, key: String, envelope: Exchange_V1_Envelope, encoded: [UInt8]? = nil) {
         self.topic = topic
         self.key = key
         self.envelope = envelope
+        self.encoded = encoded
     }
 }
 

@@ -60,7 +60,10 @@ public struct ReplyPlanner: Sendable {
 
     public func plan(_ outputs: [ProcessorOutput]) -> [SideEffect] {
         var effects: [SideEffect] = []
-        var current: (channel: String, key: RecordKey, outcome: Exchange_V1_RequestOutcome)?
+        var current: (channel: String, key: RecordKey, requestID: String, events: [ProcessorOutput])?
+        func close(_ open: (channel: String, key: RecordKey, requestID: String, events: [ProcessorOutput])) {
+            effects.append(.publish(channel: open.channel, message: outcome(requestID: open.requestID, events: open.events)))
+        }
         for output in outputs {
             let envelope = output.envelope
             guard !envelope.replyTo.isEmpty else { continue }
@@ -69,19 +72,45 @@ public struct ReplyPlanner: Sendable {
             default: continue
             }
             let key = RecordKey(envelope)
-            if let open = current, open.channel == envelope.replyTo, open.key == key, open.outcome.requestID == envelope.requestID {
-                current!.outcome.events.append(envelope)
+            if let open = current, open.channel == envelope.replyTo, open.key == key, open.requestID == envelope.requestID {
+                current!.events.append(output)
                 continue
             }
-            if let open = current { effects.append(.publish(channel: open.channel, message: EnvelopeCodec.encode(message: open.outcome))) }
-            var outcome = Exchange_V1_RequestOutcome()
-            outcome.requestID = envelope.requestID
-            outcome.producer = producer
-            outcome.events = [envelope]
-            current = (envelope.replyTo, key, outcome)
+            if let open = current { close(open) }
+            current = (envelope.replyTo, key, envelope.requestID, [output])
         }
-        if let open = current { effects.append(.publish(channel: open.channel, message: EnvelopeCodec.encode(message: open.outcome))) }
+        if let open = current { close(open) }
         return effects
+    }
+
+    /// The `RequestOutcome` bytes. Events the loop already encoded are spliced in as they are
+    /// (a repeated message field is its tag, length and bytes), which is what the protobuf
+    /// encoder would write, without encoding every envelope a second time.
+    func outcome(requestID: String, events: [ProcessorOutput]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        func field(_ number: UInt64, _ payload: [UInt8]) {
+            guard !payload.isEmpty else { return }  // proto3 omits empty strings
+            varint(number << 3 | 2)
+            varint(UInt64(payload.count))
+            bytes += payload
+        }
+        func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                bytes.append(UInt8(v & 0x7f) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+        }
+        field(1, Array(requestID.utf8))
+        field(2, Array(producer.utf8))
+        for event in events {
+            let encoded = event.encoded ?? EnvelopeCodec.encode(event.envelope)
+            varint(3 << 3 | 2)
+            varint(UInt64(encoded.count))
+            bytes += encoded
+        }
+        return bytes
     }
 
     /// The input record an output came from (its event id without the index).

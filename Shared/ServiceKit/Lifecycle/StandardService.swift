@@ -23,7 +23,7 @@ public enum StandardService {
                 configuration: .init(
                     groupID: configuration.service, topics: inputs.map(\.name), instance: configuration.instance,
                     snapshotEveryRecords: configuration.snapshotEveryRecords, snapshotInterval: configuration.snapshotInterval,
-                    stateScope: stateScope),
+                    maxBatch: configuration.maxBatch, stateScope: stateScope),
                 eventLog: context.eventLog,
                 // Per-partition state moves between instances, so its snapshots are the group's.
                 store: SnapshotStore(directory: stateScope == .whole
