@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
+        .library(name: "MatchingService", targets: ["MatchingService"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -54,6 +55,11 @@ let package = Package(
             path: "Shared/MatchingEngine"
         ),
         .target(
+            name: "MatchingService",
+            dependencies: ["MatchingEngine", "ServiceKit", "ExchangeProtocol"],
+            path: "Shared/MatchingService"
+        ),
+        .target(
             name: "Messaging",
             dependencies: [
                 "CRdKafka", "CHiredis", "ExchangeProtocol",
@@ -76,7 +82,7 @@ let package = Package(
             path: "Shared/ServiceKit"
         ),
         .executableTarget(name: "MarketData", dependencies: ["ServiceKit"], path: "Services/MarketData"),
-        .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine"], path: "Services/Matching"),
+        .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine", "MatchingService"], path: "Services/Matching"),
         .executableTarget(name: "Ledger", dependencies: ["ServiceKit"], path: "Services/Ledger"),
         .executableTarget(
             name: "Notifier",
@@ -99,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "ExchangeCLI",
             dependencies: [
-                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine",
+                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +115,7 @@ let package = Package(
         .testTarget(name: "MatchingEngineTests", dependencies: ["MatchingEngine", "ExchangeProtocol"], path: "Tests/MatchingEngineTests"),
         .testTarget(
             name: "MatchingServiceTests",
-            dependencies: ["Matching", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
+            dependencies: ["MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/MatchingServiceTests"
         ),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),

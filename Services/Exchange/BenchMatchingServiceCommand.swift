@@ -2,6 +2,7 @@ import ArgumentParser
 import ExchangeProtocol
 import Foundation
 import MatchingEngine
+import MatchingService
 import Messaging
 import ServiceKit
 
@@ -41,6 +42,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         let binary = "\(binDir)/matching"
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw ValidationError("missing \(binary)") }
 
+        let inProcess = Self.processorOnly(Self.workload(commands: commands, symbols: symbols, seed: seed))
         let redis = try await PrivateRedis.start()
         let target = try await BenchTarget.start(backend, redis: redis)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-matching-\(UUID().uuidString)").path
@@ -100,6 +102,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
                 "measured_seconds": seconds,
                 "startup_seconds": (firstApplied - launched).seconds,
                 "prefill_commands_per_s": Int(Double(commands) / max(fillSeconds, 1e-9)),
+                "processor_only": inProcess,
                 "method": "commands appended first; clock from the service's first applied record to its last (its exchange_consumer_records metric, polled every 20 ms); outputs durable before positions advance, outcomes published on a reply channel, depth snapshots every 100 ms per symbol",
             ])
         } catch {
@@ -115,6 +118,43 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         await target.stop()
         await redis.stop()
         try? FileManager.default.removeItem(atPath: work)
+    }
+
+    /// The service's CPU work per command without I/O, in this process: decode the input envelope,
+    /// apply it, stamp and encode every output, and build the reply outcomes, as the consumer loop
+    /// does (`MatchingProcessor<FastBook>`, one per symbol partition is equivalent here).
+    static func processorOnly(_ workload: [(symbol: String, envelope: Exchange_V1_Envelope)]) -> [String: Any] {
+        let inputs = workload.enumerated().map { index, item in
+            ConsumedRecord(topicPartition: TopicPartition(Topics.matchingCommands.name, 0), offset: Int64(index),
+                           key: Array(item.symbol.utf8), value: EnvelopeCodec.encode(item.envelope), timestampMs: 0)
+        }
+        var processor = MatchingProcessor<FastBook>()
+        let replies = ReplyPlanner(producer: "bench")
+        var outputs = 0
+        var bytes = 0
+        let start = ContinuousClock.now
+        for record in inputs {
+            guard let envelope = try? EnvelopeCodec.decode(record.value) else { continue }
+            var stamped: [ProcessorOutput] = []
+            for (index, output) in processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
+                var out = output.envelope
+                out.schemaVersion = exchangeSchemaVersion
+                out.eventID = Exchange_V1_EventID(sourceTopic: record.topicPartition.topic, sourcePartition: 0, sourceOffset: record.offset, index: UInt32(index))
+                out.producer = "bench"
+                let encoded = EnvelopeCodec.encode(out)
+                bytes += encoded.count
+                stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: encoded))
+            }
+            outputs += stamped.count
+            for effect in replies.plan(stamped) { if case .publish(_, let message) = effect { bytes += message.count } }
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        return [
+            "commands_per_s": Int(Double(inputs.count) / max(seconds, 1e-9)),
+            "ns_per_command": Int(seconds * 1e9 / Double(max(inputs.count, 1))),
+            "outputs_per_command": Double(outputs) / Double(max(inputs.count, 1)),
+            "bytes_per_command": bytes / max(inputs.count, 1),
+        ]
     }
 
     /// The value of `exchange_consumer_records` on the service's /metrics, nil while it does not answer.

@@ -2,6 +2,7 @@ import ArgumentParser
 import ExchangeProtocol
 import Foundation
 import MatchingEngine
+import MatchingService
 import ServiceKit
 
 /// `matching`: one order book per internal symbol (`FastBook`), consuming funded orders, cancels

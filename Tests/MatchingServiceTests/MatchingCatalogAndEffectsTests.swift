@@ -4,7 +4,7 @@ import MatchingEngine
 import Messaging
 import Testing
 
-@testable import Matching
+@testable import MatchingService
 @testable import ServiceKit
 
 @Suite("matching: symbol catalogue and side effects")

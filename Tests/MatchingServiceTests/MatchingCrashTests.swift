@@ -7,7 +7,7 @@ import Messaging
 import Synchronization
 import Testing
 
-@testable import Matching
+@testable import MatchingService
 @testable import ServiceKit
 
 #if canImport(Glibc)

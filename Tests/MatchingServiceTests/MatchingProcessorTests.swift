@@ -5,7 +5,7 @@ import Messaging
 import ServiceKit
 import Testing
 
-@testable import Matching
+@testable import MatchingService
 
 @Suite("matching processor")
 struct MatchingProcessorTests {

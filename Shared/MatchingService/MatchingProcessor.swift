@@ -6,21 +6,21 @@ import ServiceKit
 /// The matching service's core: one `Book` per symbol, fed from `matching.commands`, answering
 /// with `matching.events`. Pure and deterministic like the books (times come from the inputs), so
 /// the consumer loop can snapshot it and replay it.
-struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
+public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     /// Books by symbol (the service keeps one processor per input partition: that partition's symbols).
-    var books: [String: Book] = [:]
+    public internal(set) var books: [String: Book] = [:]
     /// Reused between commands so the hot path does not allocate an event array per command.
     private var scratch: [MatchingEvent] = []
     /// The operator's symbols (configuration, not state): a book's assets and self-trade
     /// prevention settings. nil accepts any symbol with the assets its funded order names and
     /// Binance's default settings (tests, benchmarks).
-    var catalog: SymbolCatalog?
+    public var catalog: SymbolCatalog?
 
-    init() {}
+    public init() {}
 
     /// State: for each symbol in sorted order, the symbol and the book's own snapshot (which holds
     /// the symbol's rules and assets), each length-prefixed.
-    init(state: [UInt8]) throws {
+    public init(state: [UInt8]) throws {
         var reader = ByteReader(state)
         let count = try reader.readInt()
         for _ in 0..<count {
@@ -29,7 +29,7 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         }
     }
 
-    func encodeState() -> [UInt8] {
+    public func encodeState() -> [UInt8] {
         var writer = ByteWriter()
         writer.writeInt(Int64(books.count))
         for symbol in books.keys.sorted() {
@@ -40,7 +40,7 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     }
 
     /// Hash of every book's state, in symbol order (equal for equal states).
-    func stateHash() -> UInt64 {
+    public func stateHash() -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for symbol in books.keys.sorted() {
             for byte in symbol.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
@@ -49,7 +49,10 @@ struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         return hash
     }
 
-    mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput] {
+    // The consumer loop calls through the protocol, unspecialized; this makes the generic body
+    // dispatch to a FastBook-specialized copy (no generic metadata lookups per book access).
+    @_specialize(where Book == FastBook)
+    public mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput] {
         let envelope = input.envelope
         let time = envelope.emittedAtMs
         let command: (symbol: String, command: MatchingCommand)

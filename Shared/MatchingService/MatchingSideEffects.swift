@@ -5,8 +5,8 @@ import ServiceKit
 /// What the matching service does outside the log once a batch is durable: each request's
 /// outcome on its router's reply channel, and each changed book's depth snapshot in Redis, at
 /// most once per `depthInterval` per symbol.
-struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
-    typealias Processor = MatchingProcessor<Book>
+public struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
+    public typealias Processor = MatchingProcessor<Book>
 
     let replies: ReplyPlanner
     /// Levels per side in a snapshot (Binance's depth endpoint serves up to 5000).
@@ -19,13 +19,13 @@ struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
     /// restart, or adopted from another instance) is rewritten: the last write may not have landed.
     private var known: Set<String> = []
 
-    init(producer: String, depthLevels: Int = 5000, depthIntervalMs: Int64 = 100) {
+    public init(producer: String, depthLevels: Int = 5000, depthIntervalMs: Int64 = 100) {
         replies = ReplyPlanner(producer: producer)
         self.depthLevels = depthLevels
         self.depthIntervalMs = depthIntervalMs
     }
 
-    mutating func plan(durable outputs: [ProcessorOutput], processors: [Processor], nowMs: Int64) -> [SideEffect] {
+    public mutating func plan(durable outputs: [ProcessorOutput], processors: [Processor], nowMs: Int64) -> [SideEffect] {
         var effects = replies.plan(outputs)
         for processor in processors {
             for symbol in processor.books.keys where known.insert(symbol).inserted { dirty.insert(symbol) }
@@ -50,7 +50,7 @@ struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
         return effects
     }
 
-    mutating func failed(_ effects: [SideEffect]) {
+    public mutating func failed(_ effects: [SideEffect]) {
         // Replies are gone (the router answers -1007 after its timeout); snapshots are redone.
         for symbol in inFlight {
             dirty.insert(symbol)
