@@ -2,8 +2,8 @@ import ExchangeProtocol
 
 /// The high-performance order book (exchange-core / Liquibook style) implementing
 /// `docs/matching-semantics.md`: orders are structs in one pooled array reused through a free
-/// list, each price level is an Int32-linked FIFO, levels sit in per-side sorted arrays with the
-/// best level last, and dictionaries (warm capacity, no per-command allocation) index orders by id,
+/// list, each price level is an Int32-linked FIFO in a per-side level pool reached by a price
+/// table and ordered by a sorted ladder with the best level last (`FastBookSide`), and tables (warm capacity, no per-command allocation) index orders by id,
 /// by (user, clientOrderID) and users by id. A value type: copies are independent books.
 public struct FastBook: OrderBookEngine {
     /// The symbol's settings.
@@ -13,9 +13,8 @@ public struct FastBook: OrderBookEngine {
 
     var pool: [FastBookOrder] = []
     var freeHead: Int32 = -1
-    /// Bids sorted by ascending price, asks by descending price: the best level is `last`.
-    var bids: [FastBookLevel] = []
-    var asks: [FastBookLevel] = []
+    var bids = FastBookSide(isBid: true)
+    var asks = FastBookSide(isBid: false)
     var byID = FastBookIDMap()
     var byClientID: [FastBookClientKey: Int32] = [:]
     var userSlots = FastBookIDMap(capacity: 64)
@@ -123,8 +122,8 @@ public struct FastBook: OrderBookEngine {
             if !allowed || r.icebergQty >= r.quantity { return BookRejection.badQuantity }
         }
         if r.type == .limitMaker {
-            if r.side == .buy, let best = asks.last, r.price >= best.price { return BookRejection.wouldTake }
-            if r.side == .sell, let best = bids.last, r.price <= best.price { return BookRejection.wouldTake }
+            if r.side == .buy, let best = asks.bestPrice, r.price >= best { return BookRejection.wouldTake }
+            if r.side == .sell, let best = bids.bestPrice, r.price <= best { return BookRejection.wouldTake }
         }
         if r.type.isStop && lastTradePrice > 0
             && Self.stopTriggers(type: r.type, side: r.side, stopPrice: r.stopPrice, last: lastTradePrice) {
@@ -214,9 +213,7 @@ public struct FastBook: OrderBookEngine {
             let oldVisible = pool[i].visible
             let newVisible = min(oldVisible, pool[i].remaining)
             pool[i].visible = newVisible
-            if let index = levelIndex(side: pool[i].side, price: pool[i].price) {
-                addToLevelTotal(side: pool[i].side, index: index, newVisible - oldVisible)
-            }
+            addToLevelTotal(side: pool[i].side, level: pool[i].level, newVisible - oldVisible)
         }
         var r = report(pool[i], .replaced, pool[i].status, time: a.time)
         r.origClientOrderID = previousClientID
