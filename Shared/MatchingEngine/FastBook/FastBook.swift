@@ -252,6 +252,9 @@ public struct FastBook: OrderBookEngine {
     // MARK: - Reports
 
     /// A report of `order`'s current state with no fill (`last*` 0, `tradeID -1`, no commission).
+    /// Always inlined: called on `pool[slot]`, an out-of-line call copies the whole order
+    /// (retaining its clientOrderID) just to read it.
+    @inline(__always)
     func report(_ o: FastBookOrder, _ execution: ExecutionType, _ status: OrderStatus, time: Int64) -> ExecutionReport {
         ExecutionReport(
             orderID: o.orderID, userID: o.userID, clientOrderID: o.clientOrderID, origClientOrderID: "", side: o.side,

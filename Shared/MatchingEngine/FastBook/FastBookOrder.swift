@@ -99,30 +99,17 @@ struct FastBookOrder {
         self.userSlot = userSlot
     }
 
-    /// A fresh order from a validated request.
+    /// A fresh order from a validated request (every field written once: no `.empty` template copy).
+    @inline(__always)
     init(request r: OrderRequest, stp: SelfTradePreventionMode) {
-        self = .empty
-        orderID = r.orderID
-        userID = r.userID
-        clientOrderID = r.clientOrderID
-        side = r.side
-        type = r.type
-        timeInForce = r.timeInForce
-        self.stp = stp
-        working = true
-        price = r.price
-        quantity = r.quantity
-        quoteOrderQty = r.quoteOrderQty
-        stopPrice = r.stopPrice
-        icebergQty = r.icebergQty
-        quoteBudget = r.quoteBudget
-        makerRate = r.makerCommissionRate
-        takerRate = r.takerCommissionRate
-        strategyID = r.strategyID
-        strategyType = r.strategyType
-        creationTime = r.time
-        workingTime = r.time
-        remaining = r.quantity
+        self.init(
+            orderID: r.orderID, userID: r.userID, clientOrderID: r.clientOrderID, side: r.side, type: r.type,
+            timeInForce: r.timeInForce, stp: stp, status: .new, location: .free, working: true, price: r.price,
+            quantity: r.quantity, quoteOrderQty: r.quoteOrderQty, stopPrice: r.stopPrice, icebergQty: r.icebergQty,
+            quoteBudget: r.quoteBudget, makerRate: r.makerCommissionRate, takerRate: r.takerCommissionRate,
+            strategyID: r.strategyID, strategyType: r.strategyType, creationTime: r.time, workingTime: r.time,
+            remaining: r.quantity, visible: 0, cumulativeQty: 0, cumulativeQuote: 0, preventedQty: 0, next: -1,
+            prev: -1, userNext: -1, userPrev: -1, userSlot: -1)
     }
 
     /// MARKET by quoteOrderQty (its `quantity` is 0).
