@@ -149,15 +149,15 @@ extension FastBook {
             buyerIsMaker: !takerBuys, buyerCommission: buyerCommission, sellerCommission: sellerCommission,
             time: time)))
 
-        var makerReport = report(pool[m], .trade, pool[m].status, time: time)
-        fillFields(&makerReport, q: q, price: price, quote: quote, tradeID: lastTradeID,
-                   commission: takerBuys ? sellerCommission : buyerCommission, buyer: !takerBuys)
-        makerReport.isMaker = true
-        events.append(.report(makerReport))
-        var takerReport = report(t, .trade, t.status, time: time)
-        fillFields(&takerReport, q: q, price: price, quote: quote, tradeID: lastTradeID,
-                   commission: takerBuys ? buyerCommission : sellerCommission, buyer: takerBuys)
-        events.append(.report(takerReport))
+        // The received asset: base for the buyer, quote for the seller.
+        events.append(.report(report(
+            pool[m], .trade, pool[m].status, time: time, isMaker: true, lastExecutedQty: q, lastPrice: price,
+            lastQuoteQty: quote, commission: takerBuys ? sellerCommission : buyerCommission,
+            commissionAsset: takerBuys ? rules.quoteAsset : rules.baseAsset, tradeID: lastTradeID)))
+        events.append(.report(report(
+            t, .trade, t.status, time: time, lastExecutedQty: q, lastPrice: price, lastQuoteQty: quote,
+            commission: takerBuys ? buyerCommission : sellerCommission,
+            commissionAsset: takerBuys ? rules.baseAsset : rules.quoteAsset, tradeID: lastTradeID)))
 
         var total = withSide(makerSide) { s in
             s.levels[Int(level)].total -= q
@@ -174,18 +174,6 @@ extension FastBook {
             moveToBack(makerSlot)
         }
         emitLevel(side: makerSide, price: price, quantity: total, into: &events)
-    }
-
-    @inline(__always)
-    func fillFields(
-        _ r: inout ExecutionReport, q: Int64, price: Int64, quote: Int64, tradeID: Int64, commission: Int64, buyer: Bool
-    ) {
-        r.lastExecutedQty = q
-        r.lastPrice = price
-        r.lastQuoteQty = quote
-        r.tradeID = tradeID
-        r.commission = commission
-        r.commissionAsset = buyer ? rules.baseAsset : rules.quoteAsset
     }
 
     /// STP: the resting maker expires in match (report, then removal; the caller emits the level).

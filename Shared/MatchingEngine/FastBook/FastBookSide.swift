@@ -16,14 +16,14 @@ struct FastBookSide {
     var freeLevel: Int32 = -1
     /// Ascending by key: the best level is `last`.
     var ladder: [FastBookRung] = []
-    var byPrice = FastBookIDMap(capacity: 256)
+    /// Starts small: a process may hold a thousand books, and a table of empty buckets still
+    /// costs cache; it doubles as levels appear.
+    var byPrice = FastBookIDMap(capacity: 16)
     /// Rungs whose level is empty (never the last one).
     var emptyRungs = 0
 
     init(isBid: Bool) {
         self.isBid = isBid
-        levels.reserveCapacity(256)
-        ladder.reserveCapacity(256)
     }
 
     @inline(__always)
