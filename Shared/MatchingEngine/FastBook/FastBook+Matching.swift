@@ -29,10 +29,8 @@ extension FastBook {
         }
         var expiredInMatch = false
         matching: while true {
-            let levelCount = opposite == .buy ? bids.count : asks.count
-            if levelCount == 0 { break }
-            let index = levelCount - 1
-            let level = opposite == .buy ? bids[index] : asks[index]
+            guard let levelSlot = opposite == .buy ? bids.bestSlot : asks.bestSlot else { break }
+            let level = opposite == .buy ? bids.levels[Int(levelSlot)] : asks.levels[Int(levelSlot)]
             let price = level.price
             if !Self.crosses(t, price) { break }
             let makerSlot = level.head
@@ -59,7 +57,7 @@ extension FastBook {
                     let oldVisible = pool[m].visible
                     let newVisible = min(oldVisible, pool[m].remaining)
                     pool[m].visible = newVisible
-                    addToLevelTotal(side: opposite, index: index, newVisible - oldVisible)
+                    addToLevelTotal(side: opposite, level: levelSlot, newVisible - oldVisible)
                     let makerDone = pool[m].remaining == 0
                     if makerDone { pool[m].status = .expiredInMatch }
                     var makerReport = report(
@@ -95,7 +93,7 @@ extension FastBook {
                 q = min(q, fastBookMulDiv(t.quoteBudget - t.cumulativeQuote, Self.one, price))
             }
             if q <= 0 { break }
-            trade(&t, makerSlot: makerSlot, index: index, price: price, quantity: q, time: time, into: &events)
+            trade(&t, makerSlot: makerSlot, level: levelSlot, price: price, quantity: q, time: time, into: &events)
             if t.isQuoteOrder ? t.status == .filled : t.remaining == 0 { break }
         }
         if expiredInMatch { return }
@@ -114,7 +112,7 @@ extension FastBook {
     /// One fill of `quantity` at `price` against the maker at the head of the best level.
     @inline(__always)
     mutating func trade(
-        _ t: inout FastBookOrder, makerSlot: Int32, index: Int, price: Int64, quantity q: Int64, time: Int64,
+        _ t: inout FastBookOrder, makerSlot: Int32, level: Int32, price: Int64, quantity q: Int64, time: Int64,
         into events: inout [MatchingEvent]
     ) {
         let m = Int(makerSlot)
@@ -151,43 +149,31 @@ extension FastBook {
             buyerIsMaker: !takerBuys, buyerCommission: buyerCommission, sellerCommission: sellerCommission,
             time: time)))
 
-        var makerReport = report(pool[m], .trade, pool[m].status, time: time)
-        fillFields(&makerReport, q: q, price: price, quote: quote, tradeID: lastTradeID,
-                   commission: takerBuys ? sellerCommission : buyerCommission, buyer: !takerBuys)
-        makerReport.isMaker = true
-        events.append(.report(makerReport))
-        var takerReport = report(t, .trade, t.status, time: time)
-        fillFields(&takerReport, q: q, price: price, quote: quote, tradeID: lastTradeID,
-                   commission: takerBuys ? buyerCommission : sellerCommission, buyer: takerBuys)
-        events.append(.report(takerReport))
+        // The received asset: base for the buyer, quote for the seller.
+        events.append(.report(report(
+            pool[m], .trade, pool[m].status, time: time, isMaker: true, lastExecutedQty: q, lastPrice: price,
+            lastQuoteQty: quote, commission: takerBuys ? sellerCommission : buyerCommission,
+            commissionAsset: takerBuys ? rules.quoteAsset : rules.baseAsset, tradeID: lastTradeID)))
+        events.append(.report(report(
+            t, .trade, t.status, time: time, lastExecutedQty: q, lastPrice: price, lastQuoteQty: quote,
+            commission: takerBuys ? buyerCommission : sellerCommission,
+            commissionAsset: takerBuys ? rules.baseAsset : rules.quoteAsset, tradeID: lastTradeID)))
 
-        var total = withLevels(makerSide) { levels in
-            levels[index].total -= q
-            return levels[index].total
+        var total = withSide(makerSide) { s in
+            s.levels[Int(level)].total -= q
+            return s.levels[Int(level)].total
         }
         if pool[m].remaining == 0 {
-            total = removeResting(makerSlot, side: makerSide, index: index)
+            total = removeResting(makerSlot)
         } else if pool[m].visible == 0 {
             // Iceberg: a new slice joins the back of the same level and loses priority.
             let slice = min(pool[m].icebergQty, pool[m].remaining)
             pool[m].visible = slice
             total += slice
-            addToLevelTotal(side: makerSide, index: index, slice)
-            moveToBack(makerSlot, side: makerSide, index: index)
+            addToLevelTotal(side: makerSide, level: level, slice)
+            moveToBack(makerSlot)
         }
         emitLevel(side: makerSide, price: price, quantity: total, into: &events)
-    }
-
-    @inline(__always)
-    func fillFields(
-        _ r: inout ExecutionReport, q: Int64, price: Int64, quote: Int64, tradeID: Int64, commission: Int64, buyer: Bool
-    ) {
-        r.lastExecutedQty = q
-        r.lastPrice = price
-        r.lastQuoteQty = quote
-        r.tradeID = tradeID
-        r.commission = commission
-        r.commissionAsset = buyer ? rules.baseAsset : rules.quoteAsset
     }
 
     /// STP: the resting maker expires in match (report, then removal; the caller emits the level).
@@ -220,11 +206,13 @@ extension FastBook {
     /// FOK: quantity available to this taker within its limit (same-user makers excluded unless
     /// STP is NONE), stopping as soon as the order's quantity is covered.
     func fillable(_ t: FastBookOrder) -> Int64 {
-        let levels = t.side == .buy ? asks : bids
+        let side = t.side == .buy ? asks : bids
         var sum: Int64 = 0
-        var index = levels.count - 1
-        while index >= 0, Self.crosses(t, levels[index].price) {
-            var slot = levels[index].head
+        var index = side.ladder.count - 1
+        while index >= 0 {
+            let level = side.levels[Int(side.ladder[index].slot)]
+            if !Self.crosses(t, level.price) { break }
+            var slot = level.head  // -1 for an empty rung
             while slot >= 0 {
                 let i = Int(slot)
                 if t.stp == .none || pool[i].userID != t.userID {

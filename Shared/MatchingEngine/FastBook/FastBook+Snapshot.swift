@@ -19,8 +19,15 @@ public enum FastBookSnapshotError: Error, Equatable {
 extension FastBook {
     /// Visible depth, best first.
     public func depth(limit: Int) -> (bids: [(price: Int64, quantity: Int64)], asks: [(price: Int64, quantity: Int64)]) {
-        func side(_ levels: [FastBookLevel]) -> [(price: Int64, quantity: Int64)] {
-            levels.reversed().prefix(max(0, limit)).map { (price: $0.price, quantity: $0.total) }
+        func side(_ s: FastBookSide) -> [(price: Int64, quantity: Int64)] {
+            var out: [(price: Int64, quantity: Int64)] = []
+            var index = s.ladder.count - 1
+            while index >= 0 && out.count < limit {
+                let level = s.levels[Int(s.ladder[index].slot)]
+                if level.head >= 0 { out.append((price: level.price, quantity: level.total)) }
+                index -= 1
+            }
+            return out
         }
         return (side(bids), side(asks))
     }
@@ -45,8 +52,8 @@ extension FastBook {
             u64(UInt64(utf8.count))
             for b in utf8 { byte(b) }
         }
-        for levels in [bids, asks] {
-            for level in levels.reversed() {
+        for side in [bids, asks] {
+            side.forEachLevel { level in
                 var slot = level.head
                 while slot >= 0 {
                     order(pool[Int(slot)])
@@ -85,9 +92,9 @@ extension FastBook {
         w.i64(lastUpdateID)
         w.i64(lastPreventedMatchID)
         w.i64(lastTradePrice)
-        for levels in [bids, asks] {
-            w.u32(UInt32(levels.count))
-            for level in levels.reversed() {
+        for side in [bids, asks] {
+            w.u32(UInt32(side.liveCount))
+            side.forEachLevel { level in
                 var count: UInt32 = 0
                 var slot = level.head
                 while slot >= 0 { count += 1; slot = pool[Int(slot)].next }
@@ -144,7 +151,7 @@ extension FastBook {
                     addResting(order)
                 }
                 // Levels arrive best first: each must be strictly worse than the one before.
-                if let previous, Self.key(side, levelPrice!) >= Self.key(side, previous) {
+                if let previous, side == .buy ? levelPrice! >= previous : levelPrice! <= previous {
                     throw FastBookSnapshotError.corrupt
                 }
                 previous = levelPrice

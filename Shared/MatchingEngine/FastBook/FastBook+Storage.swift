@@ -70,57 +70,21 @@ extension FastBook {
 
     // MARK: - Levels
 
-    /// Sort key: ascending in both arrays, best last (bids by price, asks by negated price).
+    /// Runs `body` on one side in place.
     @inline(__always)
-    static func key(_ side: Side, _ price: Int64) -> Int64 { side == .buy ? price : -price }
-
-    /// Runs `body` on one side's level array in place.
-    @inline(__always)
-    mutating func withLevels<R>(_ side: Side, _ body: (inout [FastBookLevel]) -> R) -> R {
+    mutating func withSide<R>(_ side: Side, _ body: (inout FastBookSide) -> R) -> R {
         side == .buy ? body(&bids) : body(&asks)
     }
 
-    /// First index whose key is >= the price's key: a few touch-side levels scanned from the end,
-    /// then a branchless binary search (cmov instead of mispredicted branches).
-    static func lowerBound(_ levels: [FastBookLevel], _ side: Side, _ price: Int64) -> Int {
-        let sign: Int64 = side == .buy ? 1 : -1
-        let target = price &* sign
-        var high = levels.count
-        let stop = max(0, high - 8)
-        while high > stop && levels[high - 1].price &* sign >= target { high -= 1 }
-        if high > stop || high == 0 { return high }
-        return levels.withUnsafeBufferPointer { buffer in
-            var base = 0
-            var n = high
-            while n > 1 {
-                let half = n >> 1
-                base = buffer[base + half].price &* sign < target ? base + half : base
-                n -= half
-            }
-            return buffer[base].price &* sign < target ? base + 1 : base
-        }
+    /// The level slot at `price` (an empty rung's total is 0, which is what callers want).
+    @inline(__always)
+    func levelSlot(side: Side, price: Int64) -> Int32? {
+        side == .buy ? bids.slot(price: price) : asks.slot(price: price)
     }
 
-    /// The index of the level at `price`, if any.
-    func levelIndex(side: Side, price: Int64) -> Int? {
-        let levels = side == .buy ? bids : asks
-        // Most traffic is near the touch (the end): scan a few levels before a binary search.
-        let target = Self.key(side, price)
-        var index = levels.count - 1
-        let stop = max(0, levels.count - 8)
-        while index >= stop {
-            let key = Self.key(side, levels[index].price)
-            if key == target { return index }
-            if key < target { return nil }
-            index -= 1
-        }
-        if index < 0 { return nil }
-        index = Self.lowerBound(levels, side, price)
-        return index < levels.count && levels[index].price == price ? index : nil
-    }
-
-    mutating func addToLevelTotal(side: Side, index: Int, _ delta: Int64) {
-        withLevels(side) { $0[index].total += delta }
+    @inline(__always)
+    mutating func addToLevelTotal(side: Side, level: Int32, _ delta: Int64) {
+        withSide(side) { $0.levels[Int(level)].total += delta }
     }
 
     /// Appends a resting order (its `visible` set) to the back of its level, creating the level;
@@ -132,87 +96,68 @@ extension FastBook {
         let (side, price, visible) = (order.side, order.price, order.visible)
         let slot = allocate(order)
         restingCount += 1
-        let index: Int
-        if let found = levelIndex(side: side, price: price) {
-            index = found
-        } else {
-            index = withLevels(side) { levels in
-                let at = Self.lowerBound(levels, side, price)
-                levels.insert(FastBookLevel(price: price, head: -1, tail: -1, total: 0), at: at)
-                return at
-            }
+        let (level, tail, total) = withSide(side) { s in
+            let level = s.slotCreating(price: price)
+            let l = Int(level)
+            let tail = s.levels[l].tail
+            if tail < 0 { s.levels[l].head = slot }
+            s.levels[l].tail = slot
+            s.levels[l].total += visible
+            return (level, tail, s.levels[l].total)
         }
-        let (tail, total) = withLevels(side) { levels in
-            let tail = levels[index].tail
-            if tail < 0 { levels[index].head = slot }
-            levels[index].tail = slot
-            levels[index].total += visible
-            return (tail, levels[index].total)
-        }
-        pool[Int(slot)].prev = tail
-        pool[Int(slot)].levelHint = Int32(truncatingIfNeeded: index)
+        let i = Int(slot)
+        pool[i].prev = tail
+        pool[i].level = level
         if tail >= 0 { pool[Int(tail)].next = slot }
         return total
     }
 
-    /// Unlinks a resting order from its level (removing an empty level) and releases its slot;
+    /// Unlinks a resting order from its level (dropping an emptied level) and releases its slot;
     /// returns the level's visible total afterwards (0 when the level is gone).
     @discardableResult
     mutating func removeResting(_ slot: Int32) -> Int64 {
-        let i = Int(slot)
-        let (side, price, hint) = (pool[i].side, pool[i].price, Int(pool[i].levelHint))
-        let levelCount = side == .buy ? bids.count : asks.count
-        if hint >= 0 && hint < levelCount && (side == .buy ? bids[hint].price : asks[hint].price) == price {
-            return removeResting(slot, side: side, index: hint)
-        }
-        guard let index = levelIndex(side: side, price: price) else { preconditionFailure("resting order without level") }
-        return removeResting(slot, side: side, index: index)
-    }
-
-    /// `removeResting` when the level's index is already known.
-    @discardableResult
-    mutating func removeResting(_ slot: Int32, side: Side, index: Int) -> Int64 {
-        let total = unlinkFromLevel(slot, side: side, index: index)
+        let total = unlinkFromLevel(slot)
         restingCount -= 1
         release(slot)
         return total
     }
 
-    /// Unlinks from the level FIFO and subtracts the visible quantity; drops the level when empty.
-    /// Returns the level's total afterwards.
-    mutating func unlinkFromLevel(_ slot: Int32, side: Side, index: Int) -> Int64 {
+    /// Unlinks from the level FIFO and subtracts the visible quantity; an emptied level goes back
+    /// to its side. Returns the level's total afterwards.
+    mutating func unlinkFromLevel(_ slot: Int32) -> Int64 {
         let i = Int(slot)
-        let (prev, next, visible) = (pool[i].prev, pool[i].next, pool[i].visible)
+        let (prev, next, visible, level, side) = (pool[i].prev, pool[i].next, pool[i].visible, pool[i].level, pool[i].side)
         if prev >= 0 { pool[Int(prev)].next = next }
         if next >= 0 { pool[Int(next)].prev = prev }
-        let total = withLevels(side) { levels in
-            if prev < 0 { levels[index].head = next }
-            if next < 0 { levels[index].tail = prev }
-            levels[index].total -= visible
-            let total = levels[index].total
-            if levels[index].head < 0 {
-                // The best level is last: dropping it is O(1).
-                if index == levels.count - 1 { levels.removeLast() } else { levels.remove(at: index) }
+        let total = withSide(side) { s in
+            let l = Int(level)
+            if prev < 0 { s.levels[l].head = next }
+            if next < 0 { s.levels[l].tail = prev }
+            s.levels[l].total -= visible
+            if s.levels[l].head < 0 {
+                s.levelEmptied(level)
                 return Int64(0)
             }
-            return total
+            return s.levels[l].total
         }
         pool[i].prev = -1
         pool[i].next = -1
+        pool[i].level = -1
         return total
     }
 
     /// Moves a resting order to the back of its (non-empty) level: an iceberg's new slice.
-    mutating func moveToBack(_ slot: Int32, side: Side, index: Int) {
+    mutating func moveToBack(_ slot: Int32) {
         let i = Int(slot)
-        let (prev, next) = (pool[i].prev, pool[i].next)
+        let (prev, next, level) = (pool[i].prev, pool[i].next, pool[i].level)
         if next < 0 { return }  // already last
         if prev >= 0 { pool[Int(prev)].next = next }
         pool[Int(next)].prev = prev
-        let tail = withLevels(side) { levels in
-            if prev < 0 { levels[index].head = next }
-            let tail = levels[index].tail
-            levels[index].tail = slot
+        let tail = withSide(pool[i].side) { s in
+            let l = Int(level)
+            if prev < 0 { s.levels[l].head = next }
+            let tail = s.levels[l].tail
+            s.levels[l].tail = slot
             return tail
         }
         pool[Int(tail)].next = slot
@@ -223,8 +168,8 @@ extension FastBook {
     /// Emits `levelChanged` with the level's visible total (0 when gone).
     mutating func emitLevel(side: Side, price: Int64, into events: inout [MatchingEvent]) {
         let quantity: Int64
-        if let index = levelIndex(side: side, price: price) {
-            quantity = side == .buy ? bids[index].total : asks[index].total
+        if let level = levelSlot(side: side, price: price) {
+            quantity = side == .buy ? bids.levels[Int(level)].total : asks.levels[Int(level)].total
         } else {
             quantity = 0
         }

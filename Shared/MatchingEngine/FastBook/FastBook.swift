@@ -2,8 +2,8 @@ import ExchangeProtocol
 
 /// The high-performance order book (exchange-core / Liquibook style) implementing
 /// `docs/matching-semantics.md`: orders are structs in one pooled array reused through a free
-/// list, each price level is an Int32-linked FIFO, levels sit in per-side sorted arrays with the
-/// best level last, and dictionaries (warm capacity, no per-command allocation) index orders by id,
+/// list, each price level is an Int32-linked FIFO in a per-side level pool reached by a price
+/// table and ordered by a sorted ladder with the best level last (`FastBookSide`), and tables (warm capacity, no per-command allocation) index orders by id,
 /// by (user, clientOrderID) and users by id. A value type: copies are independent books.
 public struct FastBook: OrderBookEngine {
     /// The symbol's settings.
@@ -13,10 +13,11 @@ public struct FastBook: OrderBookEngine {
 
     var pool: [FastBookOrder] = []
     var freeHead: Int32 = -1
-    /// Bids sorted by ascending price, asks by descending price: the best level is `last`.
-    var bids: [FastBookLevel] = []
-    var asks: [FastBookLevel] = []
-    var byID = FastBookIDMap()
+    var bids = FastBookSide(isBid: true)
+    var asks = FastBookSide(isBid: false)
+    /// Starts small and doubles: with a thousand books per process, pre-sized empty tables
+    /// would spread every book's hot data over more cache lines.
+    var byID = FastBookIDMap(capacity: 64)
     var byClientID: [FastBookClientKey: Int32] = [:]
     var userSlots = FastBookIDMap(capacity: 64)
     /// Head of each user's open-order list (by user slot).
@@ -123,8 +124,8 @@ public struct FastBook: OrderBookEngine {
             if !allowed || r.icebergQty >= r.quantity { return BookRejection.badQuantity }
         }
         if r.type == .limitMaker {
-            if r.side == .buy, let best = asks.last, r.price >= best.price { return BookRejection.wouldTake }
-            if r.side == .sell, let best = bids.last, r.price <= best.price { return BookRejection.wouldTake }
+            if r.side == .buy, let best = asks.bestPrice, r.price >= best { return BookRejection.wouldTake }
+            if r.side == .sell, let best = bids.bestPrice, r.price <= best { return BookRejection.wouldTake }
         }
         if r.type.isStop && lastTradePrice > 0
             && Self.stopTriggers(type: r.type, side: r.side, stopPrice: r.stopPrice, last: lastTradePrice) {
@@ -173,11 +174,9 @@ public struct FastBook: OrderBookEngine {
     /// Emits the CANCELED report (then the level change if it rested) and removes the order.
     mutating func cancelSlot(_ slot: Int32, newClientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
         let i = Int(slot)
-        var r = report(pool[i], .canceled, .canceled, time: time)
-        r.origClientOrderID = r.clientOrderID
-        r.clientOrderID = newClientOrderID
-        r.isWorking = false
-        events.append(.report(r))
+        events.append(.report(report(
+            pool[i], .canceled, .canceled, time: time, clientOrderID: newClientOrderID,
+            origClientOrderID: pool[i].clientOrderID, isWorking: false)))
         if pool[i].location == .resting {
             let (side, price) = (pool[i].side, pool[i].price)
             let total = removeResting(slot)
@@ -214,9 +213,7 @@ public struct FastBook: OrderBookEngine {
             let oldVisible = pool[i].visible
             let newVisible = min(oldVisible, pool[i].remaining)
             pool[i].visible = newVisible
-            if let index = levelIndex(side: pool[i].side, price: pool[i].price) {
-                addToLevelTotal(side: pool[i].side, index: index, newVisible - oldVisible)
-            }
+            addToLevelTotal(side: pool[i].side, level: pool[i].level, newVisible - oldVisible)
         }
         var r = report(pool[i], .replaced, pool[i].status, time: a.time)
         r.origClientOrderID = previousClientID
@@ -254,15 +251,26 @@ public struct FastBook: OrderBookEngine {
 
     // MARK: - Reports
 
-    /// A report of `order`'s current state with no fill (`last*` 0, `tradeID -1`, no commission).
-    func report(_ o: FastBookOrder, _ execution: ExecutionType, _ status: OrderStatus, time: Int64) -> ExecutionReport {
+    /// A report of `order`'s current state; by default with no fill (`last*` 0, `tradeID -1`, no
+    /// commission). Hot callers pass every differing field here rather than patching a `var`
+    /// copy: the ~300-byte report is then built once, straight into the append.
+    /// Always inlined: called on `pool[slot]`, an out-of-line call copies the whole order
+    /// (retaining its clientOrderID) just to read it.
+    @inline(__always)
+    func report(
+        _ o: FastBookOrder, _ execution: ExecutionType, _ status: OrderStatus, time: Int64,
+        clientOrderID: String? = nil, origClientOrderID: String = "", isWorking: Bool? = nil, isMaker: Bool = false,
+        lastExecutedQty: Int64 = 0, lastPrice: Int64 = 0, lastQuoteQty: Int64 = 0, commission: Int64 = 0,
+        commissionAsset: String = "", tradeID: Int64 = -1
+    ) -> ExecutionReport {
         ExecutionReport(
-            orderID: o.orderID, userID: o.userID, clientOrderID: o.clientOrderID, origClientOrderID: "", side: o.side,
-            type: o.type, timeInForce: o.timeInForce, quantity: o.quantity, price: o.price, stopPrice: o.stopPrice,
-            icebergQty: o.icebergQty, quoteOrderQty: o.quoteOrderQty, executionType: execution, status: status,
-            rejectReason: "NONE", lastExecutedQty: 0, cumulativeQty: o.cumulativeQty,
-            cumulativeQuoteQty: o.cumulativeQuote, lastPrice: 0, lastQuoteQty: 0, commission: 0, commissionAsset: "",
-            transactionTime: time, tradeID: -1, isMaker: false, isWorking: o.working && status.isOpen,
+            orderID: o.orderID, userID: o.userID, clientOrderID: clientOrderID ?? o.clientOrderID,
+            origClientOrderID: origClientOrderID, side: o.side, type: o.type, timeInForce: o.timeInForce,
+            quantity: o.quantity, price: o.price, stopPrice: o.stopPrice, icebergQty: o.icebergQty,
+            quoteOrderQty: o.quoteOrderQty, executionType: execution, status: status, rejectReason: "NONE",
+            lastExecutedQty: lastExecutedQty, cumulativeQty: o.cumulativeQty, cumulativeQuoteQty: o.cumulativeQuote,
+            lastPrice: lastPrice, lastQuoteQty: lastQuoteQty, commission: commission, commissionAsset: commissionAsset,
+            transactionTime: time, tradeID: tradeID, isMaker: isMaker, isWorking: isWorking ?? (o.working && status.isOpen),
             workingTime: o.workingTime, orderCreationTime: o.creationTime, selfTradePrevention: o.stp,
             preventedMatchID: 0, preventedQuantity: o.preventedQty, lastPreventedQuantity: 0,
             strategyID: o.strategyID, strategyType: o.strategyType)

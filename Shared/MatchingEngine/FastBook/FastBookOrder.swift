@@ -46,9 +46,8 @@ struct FastBookOrder {
     var userNext: Int32
     var userPrev: Int32
     var userSlot: Int32
-    /// The level's index in its side array when the order joined it: still right while levels
-    /// change only nearer the touch (higher indices), so a cancel usually skips the search.
-    var levelHint: Int32 = -1
+    /// The slot of its price level in its side's level pool while resting (level slots never move).
+    var level: Int32 = -1
 
     /// An empty slot (free-list filler).
     static let empty = FastBookOrder(
@@ -100,30 +99,17 @@ struct FastBookOrder {
         self.userSlot = userSlot
     }
 
-    /// A fresh order from a validated request.
+    /// A fresh order from a validated request (every field written once: no `.empty` template copy).
+    @inline(__always)
     init(request r: OrderRequest, stp: SelfTradePreventionMode) {
-        self = .empty
-        orderID = r.orderID
-        userID = r.userID
-        clientOrderID = r.clientOrderID
-        side = r.side
-        type = r.type
-        timeInForce = r.timeInForce
-        self.stp = stp
-        working = true
-        price = r.price
-        quantity = r.quantity
-        quoteOrderQty = r.quoteOrderQty
-        stopPrice = r.stopPrice
-        icebergQty = r.icebergQty
-        quoteBudget = r.quoteBudget
-        makerRate = r.makerCommissionRate
-        takerRate = r.takerCommissionRate
-        strategyID = r.strategyID
-        strategyType = r.strategyType
-        creationTime = r.time
-        workingTime = r.time
-        remaining = r.quantity
+        self.init(
+            orderID: r.orderID, userID: r.userID, clientOrderID: r.clientOrderID, side: r.side, type: r.type,
+            timeInForce: r.timeInForce, stp: stp, status: .new, location: .free, working: true, price: r.price,
+            quantity: r.quantity, quoteOrderQty: r.quoteOrderQty, stopPrice: r.stopPrice, icebergQty: r.icebergQty,
+            quoteBudget: r.quoteBudget, makerRate: r.makerCommissionRate, takerRate: r.takerCommissionRate,
+            strategyID: r.strategyID, strategyType: r.strategyType, creationTime: r.time, workingTime: r.time,
+            remaining: r.quantity, visible: 0, cumulativeQty: 0, cumulativeQuote: 0, preventedQty: 0, next: -1,
+            prev: -1, userNext: -1, userPrev: -1, userSlot: -1)
     }
 
     /// MARKET by quoteOrderQty (its `quantity` is 0).
@@ -139,15 +125,6 @@ struct FastBookOrder {
 extension OrderType {
     /// STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT.
     var isStop: Bool { self == .stopLoss || self == .stopLossLimit || self == .takeProfit || self == .takeProfitLimit }
-}
-
-/// A price level: FIFO of slots plus the visible total. Stored in a per-side array sorted so
-/// the best level is the last element (O(1) best access, cheap inserts/removals near the touch).
-struct FastBookLevel {
-    var price: Int64
-    var head: Int32
-    var tail: Int32
-    var total: Int64
 }
 
 /// `a * b / c` rounded down (all non-negative), through Int128 so price x quantity cannot overflow;
