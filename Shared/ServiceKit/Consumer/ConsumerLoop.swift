@@ -163,46 +163,30 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             var stamped: [ProcessorOutput] = []
             var consumed: [TopicPartition: Int64] = [:]
             // Rebalance callbacks run only inside poll/close, so the lock is never contended here.
+            // Records of one unit are applied together with the unit's state moved out of the
+            // table (one lookup per unit and batch, and no copy-on-write of the state).
+            var groups: [(key: TopicPartition, records: [ConsumedRecord])] = []
+            for record in records {
+                let key = scope == .whole ? Self.wholeKey : record.topicPartition
+                if groups.last?.key == key { groups[groups.count - 1].records.append(record) } else { groups.append((key, [record])) }
+            }
+            var tally = LoopProgress.Counters()
+            // Rebalance callbacks run only inside poll/close, so the lock is never contended here.
             units.withLock { table in
-                for record in records {
-                    let key = scope == .whole ? Self.wholeKey : record.topicPartition
+                for group in groups {
                     // Revoked while this poll was collecting: another member owns it now.
-                    guard table[key] != nil else { continue }
-                    consumed[record.topicPartition] = record.offset + 1
-                    let envelope: Exchange_V1_Envelope
-                    do throws(DecodeFailure) {
-                        envelope = try EnvelopeCodec.decode(record.value)
-                    } catch {
-                        outputs.append(deadLetter(record, reason: error.reason))
-                        deadLetters.increment()
-                        progress.add(deadLetters: 1)
-                        logger.error("undecodable record dead-lettered", metadata: [
-                            "exchange.topic": "\(record.topicPartition)", "exchange.offset": "\(record.offset)",
-                            "error": "\(error.reason)",
-                        ])
-                        continue
+                    guard var state = table.removeValue(forKey: group.key) else { continue }
+                    for record in group.records {
+                        consumed[record.topicPartition] = record.offset + 1
+                        apply(record, to: &state, outputs: &outputs, stamped: &stamped, keepStamped: planner != nil, tally: &tally)
                     }
-                    guard table[key]!.duplicates.admit(envelope, at: record.topicPartition) else {
-                        duplicates.increment()
-                        progress.add(duplicates: 1)
-                        continue
-                    }
-                    let produced = table[key]!.processor.apply(ProcessorInput(record: record, envelope: envelope))
-                    for (index, output) in produced.enumerated() {
-                        var out = output.envelope
-                        out.schemaVersion = exchangeSchemaVersion
-                        out.eventID = Exchange_V1_EventID(
-                            sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
-                            sourceOffset: record.offset, index: UInt32(index))
-                        if out.producer.isEmpty { out.producer = configuration.instance }
-                        let bytes = EnvelopeCodec.encode(out)
-                        outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
-                        if planner != nil { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: bytes)) }
-                    }
-                    applied.increment()
-                    progress.add(applied: 1)
+                    table[group.key] = state
                 }
             }
+            applied.increment(by: Int64(tally.applied))
+            duplicates.increment(by: Int64(tally.duplicates))
+            deadLetters.increment(by: Int64(tally.deadLetters))
+            progress.add(applied: tally.applied, duplicates: tally.duplicates, deadLetters: tally.deadLetters)
             if !outputs.isEmpty {
                 // Positions advance only once outputs are durable; until then keep retrying the
                 // same records (same event ids) so downstream de-duplication holds.
@@ -261,6 +245,40 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         await consumer.close()
         await producer.close()
         health.set(healthName, ready: false, detail: "stopped")
+    }
+
+    /// Decodes, de-duplicates and applies one record, stamping and encoding its outputs.
+    private func apply(
+        _ record: ConsumedRecord, to state: inout LoopState, outputs: inout [OutgoingRecord],
+        stamped: inout [ProcessorOutput], keepStamped: Bool, tally: inout LoopProgress.Counters
+    ) {
+        let envelope: Exchange_V1_Envelope
+        do throws(DecodeFailure) {
+            envelope = try EnvelopeCodec.decode(record.value)
+        } catch {
+            outputs.append(deadLetter(record, reason: error.reason))
+            tally.deadLetters += 1
+            logger.error("undecodable record dead-lettered", metadata: [
+                "exchange.topic": "\(record.topicPartition)", "exchange.offset": "\(record.offset)", "error": "\(error.reason)",
+            ])
+            return
+        }
+        guard state.duplicates.admit(envelope, at: record.topicPartition) else {
+            tally.duplicates += 1
+            return
+        }
+        for (index, output) in state.processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
+            var out = output.envelope
+            out.schemaVersion = exchangeSchemaVersion
+            out.eventID = Exchange_V1_EventID(
+                sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
+                sourceOffset: record.offset, index: UInt32(index))
+            if out.producer.isEmpty { out.producer = configuration.instance }
+            let bytes = EnvelopeCodec.encode(out)
+            outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
+            if keepStamped { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: bytes)) }
+        }
+        tally.applied += 1
     }
 
     /// The key of the single state of `.whole` scope.
