@@ -204,12 +204,8 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
                 let offset = rng.int(0...20)
                 order.price = (order.side == .buy ? 10_000 - offset : 10_000 + offset - 5) * unit / 100
                 order.quantity = (1 + rng.int(0...5) * rng.int(0...5) * rng.int(0...5)) * unit / 100
-                var funded = Exchange_V1_FundedOrder()
-                funded.order = order
-                funded.makerCommissionRate = 100_000
-                funded.takerCommissionRate = 100_000
-                funded.baseAsset = "SYM\(book)"
-                funded.quoteAsset = "USDT"
+                let funded = Exchange_V1_FundedOrder(
+                    order: order, makerCommissionRate: 100_000, takerCommissionRate: 100_000, baseAsset: "SYM\(book)", quoteAsset: "USDT")
                 if order.timeInForce == .gtc { resting[book].append((order.orderID, order.userID)) }
                 payload = .fundedOrder(funded)
             }

@@ -351,11 +351,9 @@ struct MatchingCrashTests {
                     let mid: Int64 = order.side == .buy ? 99 : 101
                     order.price = (mid + rng.int(-3...3)) * unit
                 }
-                var funded = Exchange_V1_FundedOrder()
-                funded.order = order
-                funded.makerCommissionRate = 100_000
-                funded.takerCommissionRate = 100_000
-                funded.quoteBudget = order.type == .market && order.side == .buy ? 1_000 * unit : 0
+                let funded = Exchange_V1_FundedOrder(
+                    order: order, makerCommissionRate: 100_000, takerCommissionRate: 100_000,
+                    quoteBudget: order.type == .market && order.side == .buy ? 1_000 * unit : 0)
                 placed.append((order.orderID, user, symbol))
                 payload = .fundedOrder(funded)
             }

@@ -24,12 +24,8 @@ struct MatchingProcessorTests {
         order.timeInForce = .gtc
         order.price = price * unit
         order.quantity = quantity * unit
-        var funded = Exchange_V1_FundedOrder()
-        funded.order = order
-        funded.makerCommissionRate = 100_000
-        funded.takerCommissionRate = 100_000
-        funded.baseAsset = "BTC"
-        funded.quoteAsset = "USDT"
+        let funded = Exchange_V1_FundedOrder(
+            order: order, makerCommissionRate: 100_000, takerCommissionRate: 100_000, baseAsset: "BTC", quoteAsset: "USDT")
         return Exchange_V1_Envelope(
             payload: .fundedOrder(funded), requestID: "r\(orderID)", replyTo: "reply.router-1",
             createdAtMs: 1_700_000_000_000 + Int64(orderID), emittedAtMs: 1_700_000_000_100 + Int64(orderID))

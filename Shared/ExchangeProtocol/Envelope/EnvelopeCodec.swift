@@ -107,3 +107,20 @@ extension Exchange_V1_EventID {
         self.index = index
     }
 }
+
+extension Exchange_V1_FundedOrder {
+    /// An order with what the ledger adds to it: commission rates, the symbol's assets and, for a
+    /// MARKET BUY by quantity, the quote budget.
+    public init(
+        order: Exchange_V1_PlaceOrder, makerCommissionRate: Int64, takerCommissionRate: Int64,
+        baseAsset: String = "", quoteAsset: String = "", quoteBudget: Int64 = 0
+    ) {
+        self.init()
+        self.order = order
+        self.makerCommissionRate = makerCommissionRate
+        self.takerCommissionRate = takerCommissionRate
+        self.baseAsset = baseAsset
+        self.quoteAsset = quoteAsset
+        self.quoteBudget = quoteBudget
+    }
+}
