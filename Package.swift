@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
+        .library(name: "LedgerCore", targets: ["LedgerCore"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -52,6 +53,11 @@ let package = Package(
             name: "MatchingEngine",
             dependencies: ["ExchangeProtocol"],
             path: "Shared/MatchingEngine"
+        ),
+        .target(
+            name: "LedgerCore",
+            dependencies: ["ExchangeProtocol"],
+            path: "Shared/LedgerCore"
         ),
         .target(
             name: "Messaging",
@@ -99,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "ExchangeCLI",
             dependencies: [
-                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine",
+                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "LedgerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,6 +113,10 @@ let package = Package(
             path: "Services/Exchange"
         ),
         .testTarget(name: "MatchingEngineTests", dependencies: ["MatchingEngine", "ExchangeProtocol"], path: "Tests/MatchingEngineTests"),
+        // MatchingEngine only to drive real books in end-to-end settlement tests; LedgerCore itself does not use it.
+        .testTarget(
+            name: "LedgerCoreTests", dependencies: ["LedgerCore", "MatchingEngine", "ExchangeProtocol"],
+            path: "Tests/LedgerCoreTests"),
         .testTarget(
             name: "MatchingServiceTests",
             dependencies: ["Matching", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol"],
