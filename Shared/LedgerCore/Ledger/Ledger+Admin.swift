@@ -87,7 +87,7 @@ extension Ledger {
     }
 
     mutating func insertUser(_ user: UserRecord) {
-        userIndex[user.userID] = Int32(users.count)
+        userIndex.set(user.userID, Int32(users.count))
         users.append(user)
     }
 

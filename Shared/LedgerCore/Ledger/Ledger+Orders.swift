@@ -86,7 +86,7 @@ extension Ledger {
             slot = Int32(orders.count)
             orders.append(record)
         }
-        orderSlot[record.orderID] = slot
+        orderSlot.set(record.orderID, slot)
     }
 
     // MARK: - Settle
@@ -246,7 +246,7 @@ extension Ledger {
         }
         events.append(.orderClosed(OrderClosed(
             userID: o.userID, orderID: o.orderID, status: status, asset: assetNames[Int(asset)], released: o.lock)))
-        orderSlot[o.orderID] = nil
+        orderSlot.remove(o.orderID)
         freeOrderSlots.append(slot)
     }
 }

@@ -34,11 +34,11 @@ public struct Ledger: Sendable {
     var tiers: [String: CommissionTier] = [:]
 
     // Users.
-    var userIndex: [UInt64: Int32] = [:]
+    var userIndex = LedgerIDMap(capacity: 64)
     var users: [UserRecord] = []
 
     // User accounts, by account index.
-    var accountIndex: [UInt64: Int32] = [:]
+    var accountIndex = LedgerIDMap(capacity: 256)
     var free: [Int64] = []
     var locked: [Int64] = []
     var accountUserID: [UInt64] = []
@@ -47,7 +47,7 @@ public struct Ledger: Sendable {
     // Open orders: pooled records, reused through a free list.
     var orders: [OrderRecord] = []
     var freeOrderSlots: [Int32] = []
-    var orderSlot: [UInt64: Int32] = [:]
+    var orderSlot = LedgerIDMap(capacity: 256)
 
     var deposits: [String: DepositEntry] = [:]
     var withdrawals: [String: WithdrawalEntry] = [:]
@@ -67,16 +67,16 @@ public struct Ledger: Sendable {
 
     /// Pre-sizes tables (no rehashing while warming up a benchmark or a big restore).
     public mutating func reserveCapacity(users userCount: Int, accounts: Int, openOrders: Int) {
-        userIndex.reserveCapacity(userCount)
+        if userCount > userIndex.count { userIndex.reserve(userCount) }
         users.reserveCapacity(userCount)
-        accountIndex.reserveCapacity(accounts)
+        if accounts > accountIndex.count { accountIndex.reserve(accounts) }
         free.reserveCapacity(accounts)
         locked.reserveCapacity(accounts)
         accountUserID.reserveCapacity(accounts)
         accountAsset.reserveCapacity(accounts)
         orders.reserveCapacity(openOrders)
         freeOrderSlots.reserveCapacity(openOrders)
-        orderSlot.reserveCapacity(openOrders)
+        if openOrders > orderSlot.count { orderSlot.reserve(openOrders) }
     }
 
     /// Applies one command; see the contract for the exact events.
@@ -159,7 +159,7 @@ public struct Ledger: Sendable {
         locked.append(0)
         accountUserID.append(users[Int(user)].userID)
         accountAsset.append(asset)
-        accountIndex[key] = index
+        accountIndex.set(key, index)
         return index
     }
 
