@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
         .library(name: "MatchingService", targets: ["MatchingService"]),
+        .library(name: "LedgerCore", targets: ["LedgerCore"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -64,6 +65,11 @@ let package = Package(
             path: "Shared/MatchingService"
         ),
         .target(
+            name: "LedgerCore",
+            dependencies: ["ExchangeProtocol"],
+            path: "Shared/LedgerCore"
+        ),
+        .target(
             name: "Messaging",
             dependencies: [
                 "CRdKafka", "CHiredis", "ExchangeProtocol",
@@ -109,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "ExchangeCLI",
             dependencies: [
-                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService",
+                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,6 +123,10 @@ let package = Package(
             path: "Services/Exchange"
         ),
         .testTarget(name: "MatchingEngineTests", dependencies: ["MatchingEngine", "ExchangeProtocol"], path: "Tests/MatchingEngineTests"),
+        // MatchingEngine only to drive real books in end-to-end settlement tests; LedgerCore itself does not use it.
+        .testTarget(
+            name: "LedgerCoreTests", dependencies: ["LedgerCore", "MatchingEngine", "ExchangeProtocol"],
+            path: "Tests/LedgerCoreTests"),
         .testTarget(
             name: "MatchingServiceTests",
             dependencies: ["MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
