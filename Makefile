@@ -43,6 +43,7 @@ test: deps py-deps build-debug
 bench: build
 	.build/release/exchange bench codec
 	.build/release/exchange bench matching
+	.build/release/exchange bench ledger
 	.build/release/exchange bench eventlog --backend redis
 	.build/release/exchange bench eventlog --backend kafka-mock
 	.build/release/exchange bench matching-service --backend redis
