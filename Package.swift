@@ -47,11 +47,7 @@ let package = Package(
             name: "ExchangeProtocol",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Shared/ExchangeProtocol",
-            exclude: ["Protos"],
-            // The generated messages keep their fields in class storage, so every field access
-            // paid a dynamic exclusivity check (~15% of the matching service's CPU). The storage
-            // is private to each message and never accessed reentrantly.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            exclude: ["Protos"]
         ),
         .target(name: "CMallocCounter", path: "Shared/CMallocCounter"),
         .target(

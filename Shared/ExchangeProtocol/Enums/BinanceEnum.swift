@@ -29,7 +29,7 @@ public enum Side: String, BinanceEnum {
     case buy = "BUY"
     case sell = "SELL"
 
-    public var opposite: Side { self == .buy ? .sell : .buy }
+    @inlinable public var opposite: Side { self == .buy ? .sell : .buy }
 }
 
 /// Binance spot order types.
@@ -66,7 +66,7 @@ public enum OrderStatus: String, BinanceEnum {
     case expiredInMatch = "EXPIRED_IN_MATCH"
 
     /// Whether the order can still trade or be canceled.
-    public var isOpen: Bool { self == .new || self == .partiallyFilled || self == .pendingNew }
+    @inlinable public var isOpen: Bool { self == .new || self == .partiallyFilled || self == .pendingNew }
 }
 
 /// executionReport's `x`.
