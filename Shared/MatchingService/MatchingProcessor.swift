@@ -21,20 +21,21 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     /// State: for each symbol in sorted order, the symbol and the book's own snapshot (which holds
     /// the symbol's rules and assets), each length-prefixed.
     public init(state: [UInt8]) throws {
-        var reader = ByteReader(state)
-        let count = try reader.readInt()
+        var reader = SnapshotReader(bytes: state, corrupt: MatchingStateError())
+        let count = try reader.i64()
+        guard count >= 0 else { throw MatchingStateError() }
         for _ in 0..<count {
-            let symbol = try reader.readString()
-            books[symbol] = try Book(snapshot: try reader.readBytes())
+            let symbol = String(decoding: try reader.lengthPrefixed(), as: UTF8.self)
+            books[symbol] = try Book(snapshot: try reader.lengthPrefixed())
         }
     }
 
     public func encodeState() -> [UInt8] {
-        var writer = ByteWriter()
-        writer.writeInt(Int64(books.count))
+        var writer = SnapshotWriter()
+        writer.i64(Int64(books.count))
         for symbol in books.keys.sorted() {
-            writer.writeString(symbol)
-            writer.writeBytes(books[symbol]!.snapshot())
+            writer.lengthPrefixed(Array(symbol.utf8))
+            writer.lengthPrefixed(books[symbol]!.snapshot())
         }
         return writer.bytes
     }
@@ -308,37 +309,22 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     }
 }
 
-/// Little-endian, length-prefixed encoding of the processor's state.
-struct ByteWriter {
-    var bytes: [UInt8] = []
-    mutating func writeInt(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func writeBytes(_ value: [UInt8]) {
-        writeInt(Int64(value.count))
-        bytes += value
+extension SnapshotWriter {
+    /// Bytes with an Int64 length (the processor state's framing).
+    mutating func lengthPrefixed(_ value: [UInt8]) {
+        i64(Int64(value.count))
+        raw(value)
     }
-    mutating func writeString(_ value: String) { writeBytes(Array(value.utf8)) }
 }
 
-/// Reads what `ByteWriter` wrote; throws on truncation.
-struct ByteReader {
-    let bytes: [UInt8]
-    var index = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    struct Truncated: Error {}
-
-    mutating func readInt() throws -> Int64 {
-        guard index + 8 <= bytes.count else { throw Truncated() }
-        var value: Int64 = 0
-        for i in 0..<8 { value |= Int64(bytes[index + i]) << (8 * i) }
-        index += 8
-        return value
+extension SnapshotReader {
+    /// What `lengthPrefixed(_:)` wrote.
+    mutating func lengthPrefixed() throws -> [UInt8] {
+        let count = try i64()
+        guard count >= 0, count <= Int64(bytes.count - offset) else { throw MatchingStateError() }
+        return Array(try take(Int(count)))
     }
-    mutating func readBytes() throws -> [UInt8] {
-        let count = Int(try readInt())
-        guard count >= 0, index + count <= bytes.count else { throw Truncated() }
-        defer { index += count }
-        return Array(bytes[index..<index + count])
-    }
-    mutating func readString() throws -> String { String(decoding: try readBytes(), as: UTF8.self) }
 }
+
+/// A processor state that is truncated or malformed.
+struct MatchingStateError: Error {}

@@ -29,7 +29,7 @@ extension Ledger {
 
     /// The whole state as bytes (layout above).
     public func snapshot() -> [UInt8] {
-        var w = LedgerWriter()
+        var w = SnapshotWriter()
         w.bytes.append(contentsOf: Array("LDG1".utf8))
         let c = configuration
         w.i64(c.defaultMakerRate)
@@ -166,7 +166,7 @@ extension Ledger {
 
     /// Restores a ledger from `snapshot()` bytes: same hash, same behaviour.
     public init(snapshot bytes: [UInt8]) throws {
-        var r = LedgerReader(bytes: bytes)
+        var r = SnapshotReader(bytes: bytes, corrupt: LedgerSnapshotError.corrupt)
         guard Array(try r.take(4)) == Array("LDG1".utf8) else { throw LedgerSnapshotError.badHeader }
         var c = LedgerConfiguration()
         c.defaultMakerRate = try r.i64()

@@ -77,7 +77,7 @@ extension FastBook {
 
     /// The whole state as bytes (layout above).
     public func snapshot() -> [UInt8] {
-        var w = FastBookWriter()
+        var w = SnapshotWriter()
         w.bytes.append(contentsOf: Array("FBK1".utf8))
         w.string(rules.symbol)
         w.string(rules.baseAsset)
@@ -117,7 +117,7 @@ extension FastBook {
 
     /// Restores a book from `snapshot()` bytes.
     public init(snapshot bytes: [UInt8]) throws {
-        var r = FastBookReader(bytes: bytes)
+        var r = SnapshotReader(bytes: bytes, corrupt: FastBookSnapshotError.corrupt)
         guard Array(try r.take(4)) == Array("FBK1".utf8) else { throw FastBookSnapshotError.badHeader }
         let symbol = try r.string()
         let base = try r.string()
@@ -167,20 +167,7 @@ extension FastBook {
     }
 }
 
-/// Little-endian byte writer for snapshots.
-struct FastBookWriter {
-    var bytes: [UInt8] = []
-
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u32(_ v: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) } }
-    mutating func u64(_ v: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
-    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
-    mutating func string(_ s: String) {
-        u32(UInt32(s.utf8.count))
-        bytes.append(contentsOf: s.utf8)
-    }
-    mutating func enumIndex<E: BinanceEnum>(_ value: E) { u8(UInt8(E.allCases.firstIndex(of: value)!)) }
-
+extension SnapshotWriter {
     /// Every field of an order except links and pool bookkeeping.
     mutating func order(_ o: FastBookOrder) {
         u64(o.orderID)
@@ -200,38 +187,7 @@ struct FastBookWriter {
     }
 }
 
-/// Little-endian byte reader for snapshots; every read checks the bounds.
-struct FastBookReader {
-    let bytes: [UInt8]
-    var offset = 0
-
-    var atEnd: Bool { offset == bytes.count }
-
-    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, bytes.count - offset >= n else { throw FastBookSnapshotError.corrupt }
-        defer { offset += n }
-        return bytes[offset..<offset + n]
-    }
-    mutating func u8() throws -> UInt8 { try take(1).first! }
-    mutating func u32() throws -> UInt32 {
-        try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
-    }
-    mutating func u64() throws -> UInt64 {
-        try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
-    }
-    mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
-    mutating func string() throws -> String {
-        let count = Int(try u32())
-        let slice = try take(count)
-        guard let s = String(validating: slice, as: UTF8.self) else { throw FastBookSnapshotError.corrupt }
-        return s
-    }
-    mutating func enumValue<E: BinanceEnum>() throws -> E {
-        let index = Int(try u8())
-        guard index < E.allCases.count else { throw FastBookSnapshotError.corrupt }
-        return E.allCases[index]
-    }
-
+extension SnapshotReader {
     mutating func order() throws -> FastBookOrder {
         var o = FastBookOrder.empty
         o.orderID = try u64()

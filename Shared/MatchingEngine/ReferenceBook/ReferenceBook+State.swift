@@ -52,7 +52,7 @@ extension ReferenceBook {
     /// Everything, in a private versioned format: header, rules, counters, then bids, asks and
     /// stops (count, then each order's every field). `init(snapshot:)` reproduces it byte for byte.
     public func snapshot() -> [UInt8] {
-        var w = SnapshotWriter()
+        var w = ReferenceSnapshotWriter()
         w.bytes.append(contentsOf: Self.magic)
         w.string(rules.symbol)
         w.string(rules.baseAsset)
@@ -74,7 +74,7 @@ extension ReferenceBook {
 
     /// Restores a book from `snapshot()`'s bytes.
     public init(snapshot: [UInt8]) throws {
-        var r = SnapshotReader(bytes: snapshot)
+        var r = ReferenceSnapshotReader(bytes: snapshot)
         guard snapshot.count >= Self.magic.count, Array(snapshot[0..<Self.magic.count]) == Self.magic else {
             throw ReferenceBookSnapshotError.badHeader
         }
@@ -133,7 +133,7 @@ struct FNV1a64 {
     }
 }
 
-struct SnapshotWriter {
+struct ReferenceSnapshotWriter {
     var bytes: [UInt8] = []
 
     /// 8 bytes, little-endian.
@@ -182,7 +182,7 @@ struct SnapshotWriter {
     }
 }
 
-struct SnapshotReader {
+struct ReferenceSnapshotReader {
     let bytes: [UInt8]
     var offset = 0
 
