@@ -162,12 +162,11 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             var outputs: [OutgoingRecord] = []
             var stamped: [ProcessorOutput] = []
             var consumed: [TopicPartition: Int64] = [:]
-            // Rebalance callbacks run only inside poll/close, so the lock is never contended here.
             // Records of one unit are applied together with the unit's state moved out of the
             // table (one lookup per unit and batch, and no copy-on-write of the state).
             var groups: [(key: TopicPartition, records: [ConsumedRecord])] = []
             for record in records {
-                let key = scope == .whole ? Self.wholeKey : record.topicPartition
+                let key = unitKey(record.topicPartition)
                 if groups.last?.key == key { groups[groups.count - 1].records.append(record) } else { groups.append((key, [record])) }
             }
             var tally = LoopProgress.Counters()
@@ -176,6 +175,8 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 for group in groups {
                     // Revoked while this poll was collecting: another member owns it now.
                     guard var state = table.removeValue(forKey: group.key) else { continue }
+                    // Counted as consumed (also duplicates and dead letters: positions move on).
+                    state.sinceSnapshot += group.records.count
                     for record in group.records {
                         consumed[record.topicPartition] = record.offset + 1
                         apply(record, to: &state, outputs: &outputs, stamped: &stamped, keepStamped: planner != nil, tally: &tally)
@@ -212,10 +213,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             let snapshotted = units.withLock { table -> Bool in
                 var any = false
                 for (partition, next) in consumed {
-                    let key = scope == .whole ? Self.wholeKey : partition
-                    guard table[key] != nil else { continue }
-                    table[key]!.positions[partition] = next
-                    table[key]!.sinceSnapshot += 1
+                    table[unitKey(partition)]?.positions[partition] = next
                 }
                 for key in Array(table.keys) where table[key]!.sinceSnapshot > 0
                     && (table[key]!.sinceSnapshot >= configuration.snapshotEveryRecords || intervalDue) {
@@ -225,7 +223,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 return any
             }
             if snapshotted {
-                await commitQuietly(units.withLock { $0.values.reduce(into: [:]) { $0.merge($1.positions) { _, new in new } } }, consumer: consumer)
+                await commitQuietly(units.withLock { Self.positions(of: $0) }, consumer: consumer)
             }
             if intervalDue { lastSnapshot = .now }
         }
@@ -235,7 +233,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 for key in Array(table.keys) where table[key]!.sinceSnapshot > 0 {
                     takeSnapshot(&table[key]!, store: store(for: key))
                 }
-                return table.values.reduce(into: [:]) { $0.merge($1.positions) { _, new in new } }
+                return Self.positions(of: table)
             }
             await commitQuietly(positions, consumer: consumer)
         } else {
@@ -283,6 +281,16 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
 
     /// The key of the single state of `.whole` scope.
     static var wholeKey: TopicPartition { TopicPartition("", -1) }
+
+    /// The state unit a partition's records belong to.
+    func unitKey(_ partition: TopicPartition) -> TopicPartition {
+        configuration.stateScope == .whole ? Self.wholeKey : partition
+    }
+
+    /// Every unit's positions together (what the group commits).
+    static func positions(of table: [TopicPartition: LoopState]) -> [TopicPartition: Int64] {
+        table.values.reduce(into: [:]) { $0.merge($1.positions) { _, new in new } }
+    }
 
     /// Where a state unit's snapshots live: the loop's store, or one directory per partition in it.
     func store(for key: TopicPartition) -> SnapshotStore {
@@ -339,7 +347,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         var positions: [TopicPartition: Int64]
         var duplicates: DuplicateFilter
         var processor: Processor
-        /// Records applied since the last snapshot (not part of the snapshot).
+        /// Records consumed since the last snapshot (not part of the snapshot).
         var sinceSnapshot = 0
     }
 
