@@ -125,23 +125,20 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     private mutating func prepare(_ funded: Exchange_V1_FundedOrder, _ envelope: Exchange_V1_Envelope) -> Result<OrderRequest, Rejected> {
         let order = funded.order
         guard var request = Self.orderRequest(funded, time: envelope.emittedAtMs) else {
-            return .failure(Rejected(rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                               clientOrderID: order.clientOrderID, code: -1013, message: "Invalid order.")))
+            return .failure(rejected(order, envelope, code: -1013, message: "Invalid order."))
         }
         let config = catalog?[order.symbol]
         if catalog != nil {
             // Listed, internal, trading: otherwise the order should never have been funded.
             guard let config, config.venue == .internal, config.status == "TRADING" else {
-                return .failure(Rejected(rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                                   clientOrderID: order.clientOrderID, code: -1121, message: "Invalid symbol.")))
+                return .failure(rejected(order, envelope, code: -1121, message: "Invalid symbol."))
             }
             // The catalogue's current settings apply to every new order, also on books created
             // (and snapshotted) under older settings.
             let mode = request.selfTradePrevention ?? config.defaultSelfTradePreventionMode
             guard config.allowedSelfTradePreventionModes.contains(mode) else {
-                return .failure(Rejected(rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                                   clientOrderID: order.clientOrderID, code: BookRejection.stpModeNotAllowed.code,
-                                                   message: BookRejection.stpModeNotAllowed.message)))
+                return .failure(rejected(order, envelope, code: BookRejection.stpModeNotAllowed.code,
+                                         message: BookRejection.stpModeNotAllowed.message))
             }
             request.selfTradePrevention = mode
         }
@@ -154,7 +151,12 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     /// A rejection output, as the failure of `prepare`.
     struct Rejected: Error {
         var output: ProcessorOutput
-        init(_ output: ProcessorOutput) { self.output = output }
+    }
+
+    /// The rejection of a new order.
+    private func rejected(_ order: Exchange_V1_PlaceOrder, _ envelope: Exchange_V1_Envelope, code: Int32, message: String) -> Rejected {
+        Rejected(output: rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                                   clientOrderID: order.clientOrderID, code: code, message: message))
     }
 
     /// A new book's settings: the catalogue's, else the funded order's assets and Binance's defaults.
