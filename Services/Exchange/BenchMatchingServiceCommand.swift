@@ -137,10 +137,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             guard let envelope = try? EnvelopeCodec.decode(record.value) else { continue }
             var stamped: [ProcessorOutput] = []
             for (index, output) in processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
-                var out = output.envelope
-                out.schemaVersion = exchangeSchemaVersion
-                out.eventID = Exchange_V1_EventID(sourceTopic: record.topicPartition.topic, sourcePartition: 0, sourceOffset: record.offset, index: UInt32(index))
-                out.producer = "bench"
+                let out = output.stampedEnvelope(from: record, index: index, producer: "bench")
                 let encoded = EnvelopeCodec.encode(out)
                 bytes += encoded.count
                 stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: encoded))

@@ -185,12 +185,7 @@ struct MatchingCrashTests {
         var expectedOrder: [String: [EventKey]] = [:]
         for (record, envelope) in sent {
             for (index, output) in reference.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
-                var out = output.envelope
-                out.schemaVersion = exchangeSchemaVersion
-                out.eventID = Exchange_V1_EventID(
-                    sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
-                    sourceOffset: record.offset, index: UInt32(index))
-                out.producer = producer
+                let out = output.stampedEnvelope(from: record, index: index, producer: producer)
                 let key = EventKey(out.eventID)
                 expected[key] = out
                 expectedOrder[output.key, default: []].append(key)

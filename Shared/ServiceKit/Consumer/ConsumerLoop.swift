@@ -266,12 +266,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             return
         }
         for (index, output) in state.processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
-            var out = output.envelope
-            out.schemaVersion = exchangeSchemaVersion
-            out.eventID = Exchange_V1_EventID(
-                sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
-                sourceOffset: record.offset, index: UInt32(index))
-            if out.producer.isEmpty { out.producer = configuration.instance }
+            let out = output.stampedEnvelope(from: record, index: index, producer: configuration.instance)
             let bytes = EnvelopeCodec.encode(out)
             outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
             if keepStamped { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: bytes)) }

@@ -42,3 +42,17 @@ public protocol EventProcessor: Sendable {
     /// The whole state, byte-exact: equal states encode equally.
     func encodeState() -> [UInt8]
 }
+
+extension ProcessorOutput {
+    /// The envelope as the consumer loop appends it: the schema version, the deterministic event
+    /// id of output number `index` caused by `record`, and `producer` unless the processor named one.
+    public func stampedEnvelope(from record: ConsumedRecord, index: Int, producer: String) -> Exchange_V1_Envelope {
+        var out = envelope
+        out.schemaVersion = exchangeSchemaVersion
+        out.eventID = Exchange_V1_EventID(
+            sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
+            sourceOffset: record.offset, index: UInt32(index))
+        if out.producer.isEmpty { out.producer = producer }
+        return out
+    }
+}
