@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
         .library(name: "MatchingService", targets: ["MatchingService"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
+        .library(name: "ExchangeSecurity", targets: ["ExchangeSecurity"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -74,6 +76,15 @@ let package = Package(
             name: "LedgerCore",
             dependencies: ["ExchangeProtocol"],
             path: "Shared/LedgerCore"
+        ),
+        // Sealed API-key secrets (AES-256-GCM under the operator's master key); request signatures.
+        .target(
+            name: "ExchangeSecurity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Shared/Security"
         ),
         .target(
             name: "Messaging",
@@ -138,6 +149,7 @@ let package = Package(
             dependencies: ["MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/MatchingServiceTests"
         ),
+        .testTarget(name: "SecurityTests", dependencies: ["ExchangeSecurity"], path: "Tests/SecurityTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),
         .target(name: "ExchangeTestSupport", dependencies: ["Messaging"], path: "Tests/Support"),
         .testTarget(
