@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MatchingEngine", targets: ["MatchingEngine"]),
         .library(name: "MatchingService", targets: ["MatchingService"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
+        .library(name: "LedgerService", targets: ["LedgerService"]),
         .library(name: "ExchangeSecurity", targets: ["ExchangeSecurity"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
@@ -87,6 +88,11 @@ let package = Package(
             path: "Shared/Security"
         ),
         .target(
+            name: "LedgerService",
+            dependencies: ["LedgerCore", "ServiceKit", "ExchangeProtocol"],
+            path: "Shared/LedgerService"
+        ),
+        .target(
             name: "Messaging",
             dependencies: [
                 "CRdKafka", "CHiredis", "ExchangeProtocol",
@@ -110,7 +116,7 @@ let package = Package(
         ),
         .executableTarget(name: "MarketData", dependencies: ["ServiceKit"], path: "Services/MarketData"),
         .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine", "MatchingService"], path: "Services/Matching"),
-        .executableTarget(name: "Ledger", dependencies: ["ServiceKit"], path: "Services/Ledger"),
+        .executableTarget(name: "Ledger", dependencies: ["ServiceKit", "LedgerService", "LedgerCore"], path: "Services/Ledger"),
         .executableTarget(
             name: "Notifier",
             dependencies: [

@@ -93,6 +93,9 @@ extension Exchange_V1_Envelope {
         case .apiKeyAdmin: return "api_key_admin"
         case .deadLetter: return "dead_letter"
         case .fundedCancelReplace: return "funded_cancel_replace"
+        case .assetAdmin: return "asset_admin"
+        case .commissionTierAdmin: return "commission_tier_admin"
+        case .adminRejected: return "admin_rejected"
         }
     }
 }

@@ -81,6 +81,15 @@ public enum EnvelopeSamples {
             """))),
         ("funded_cancel_replace", .fundedCancelReplace(try! Exchange_V1_FundedCancelReplace(jsonString:
             #"{"mode":"CANCEL_REPLACE_MODE_STOP_ON_FAILURE","cancel":\#(cancelOrder),"place":\#(fundedOrder)}"#))),
+        ("asset_admin", .assetAdmin(try! Exchange_V1_AssetAdmin(jsonString: """
+            {"asset":"BTC","depositConfirmations":30,"dualApprovalAbove":"100000000","marketBuyBudgetCap":"5","operator":"dan","time":"6"}
+            """))),
+        ("commission_tier_admin", .commissionTierAdmin(try! Exchange_V1_CommissionTierAdmin(jsonString: """
+            {"name":"vip1","makerRate":"90000","takerRate":"100000","operator":"dan","time":"7"}
+            """))),
+        ("admin_rejected", .adminRejected(try! Exchange_V1_AdminRejected(jsonString: """
+            {"userId":"42","reason":"unknownAccount","code":-2015,"msg":"Invalid API-key, IP, or permissions for action.","time":"8"}
+            """))),
     ]
 
     /// The payload in an envelope with every envelope field set.

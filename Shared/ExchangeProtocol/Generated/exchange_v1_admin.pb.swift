@@ -182,6 +182,10 @@ public nonisolated struct Exchange_V1_AccountAdmin: Sendable {
 
   public var time: Int64 = 0
 
+  /// SET_COMMISSION: "standard" (the ledger's defaults), a tier name, or "" for the explicit
+  /// rates above. On ledger.events: the setting now in force.
+  public var commissionTier: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -226,6 +230,102 @@ public nonisolated struct Exchange_V1_ApiKeyAdmin: Sendable {
   public init() {}
 }
 
+/// An asset's ledger settings, set by the operator (`exchange admin asset set`). Topic
+/// orders.requests (key "0": operator settings ride on one partition) and ledger.events (the
+/// resolved settings). Unset fields keep their value (or take the ledger's defaults on creation).
+public nonisolated struct Exchange_V1_AssetAdmin: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var asset: String = String()
+
+  public var depositConfirmations: Int32 {
+    get {_depositConfirmations ?? 0}
+    set {_depositConfirmations = newValue}
+  }
+  /// Returns true if `depositConfirmations` has been explicitly set.
+  public var hasDepositConfirmations: Bool {self._depositConfirmations != nil}
+  /// Clears the value of `depositConfirmations`. Subsequent reads from it will return its default value.
+  public mutating func clearDepositConfirmations() {self._depositConfirmations = nil}
+
+  /// withdrawals above need two approvers
+  public var dualApprovalAbove: Int64 {
+    get {_dualApprovalAbove ?? 0}
+    set {_dualApprovalAbove = newValue}
+  }
+  /// Returns true if `dualApprovalAbove` has been explicitly set.
+  public var hasDualApprovalAbove: Bool {self._dualApprovalAbove != nil}
+  /// Clears the value of `dualApprovalAbove`. Subsequent reads from it will return its default value.
+  public mutating func clearDualApprovalAbove() {self._dualApprovalAbove = nil}
+
+  /// MARKET BUY by quantity reserves at most this much
+  public var marketBuyBudgetCap: Int64 {
+    get {_marketBuyBudgetCap ?? 0}
+    set {_marketBuyBudgetCap = newValue}
+  }
+  /// Returns true if `marketBuyBudgetCap` has been explicitly set.
+  public var hasMarketBuyBudgetCap: Bool {self._marketBuyBudgetCap != nil}
+  /// Clears the value of `marketBuyBudgetCap`. Subsequent reads from it will return its default value.
+  public mutating func clearMarketBuyBudgetCap() {self._marketBuyBudgetCap = nil}
+
+  public var `operator`: String = String()
+
+  public var time: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _depositConfirmations: Int32? = nil
+  fileprivate var _dualApprovalAbove: Int64? = nil
+  fileprivate var _marketBuyBudgetCap: Int64? = nil
+}
+
+/// A named commission tier (maker/taker rates, fixed-point fractions). Same topics as AssetAdmin.
+public nonisolated struct Exchange_V1_CommissionTierAdmin: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var makerRate: Int64 = 0
+
+  public var takerRate: Int64 = 0
+
+  public var `operator`: String = String()
+
+  public var time: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// An operator or account command the ledger refused; nothing changed. Topic ledger.events, key
+/// user_id; also in the requester's RequestOutcome. `reason` is the ledger's reason name
+/// (e.g. "unknownAccount"), `code` Binance's code where one applies, else -1000.
+public nonisolated struct Exchange_V1_AdminRejected: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: UInt64 = 0
+
+  public var reason: String = String()
+
+  public var code: Int32 = 0
+
+  public var msg: String = String()
+
+  public var time: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "exchange.v1"
@@ -244,7 +344,7 @@ nonisolated extension Exchange_V1_ApiKeyType: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Exchange_V1_AccountAdmin: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountAdmin"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}action\0\u{3}can_trade\0\u{3}can_withdraw\0\u{3}can_deposit\0\u{3}maker_commission_rate\0\u{3}taker_commission_rate\0\u{3}account_type\0\u{1}operator\0\u{1}time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}action\0\u{3}can_trade\0\u{3}can_withdraw\0\u{3}can_deposit\0\u{3}maker_commission_rate\0\u{3}taker_commission_rate\0\u{3}account_type\0\u{1}operator\0\u{1}time\0\u{3}commission_tier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -262,6 +362,7 @@ nonisolated extension Exchange_V1_AccountAdmin: SwiftProtobuf.Message, SwiftProt
       case 8: try { try decoder.decodeSingularStringField(value: &self.accountType) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.`operator`) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.time) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.commissionTier) }()
       default: break
       }
     }
@@ -298,6 +399,9 @@ nonisolated extension Exchange_V1_AccountAdmin: SwiftProtobuf.Message, SwiftProt
     if self.time != 0 {
       try visitor.visitSingularInt64Field(value: self.time, fieldNumber: 10)
     }
+    if !self.commissionTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.commissionTier, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -312,6 +416,7 @@ nonisolated extension Exchange_V1_AccountAdmin: SwiftProtobuf.Message, SwiftProt
     if lhs.accountType != rhs.accountType {return false}
     if lhs.`operator` != rhs.`operator` {return false}
     if lhs.time != rhs.time {return false}
+    if lhs.commissionTier != rhs.commissionTier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -401,6 +506,165 @@ nonisolated extension Exchange_V1_ApiKeyAdmin: SwiftProtobuf.Message, SwiftProto
     if lhs.ipAllowlist != rhs.ipAllowlist {return false}
     if lhs.label != rhs.label {return false}
     if lhs.`operator` != rhs.`operator` {return false}
+    if lhs.time != rhs.time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Exchange_V1_AssetAdmin: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssetAdmin"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}asset\0\u{3}deposit_confirmations\0\u{3}dual_approval_above\0\u{3}market_buy_budget_cap\0\u{1}operator\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.asset) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self._depositConfirmations) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._dualApprovalAbove) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._marketBuyBudgetCap) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.`operator`) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.asset.isEmpty {
+      try visitor.visitSingularStringField(value: self.asset, fieldNumber: 1)
+    }
+    try { if let v = self._depositConfirmations {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._dualApprovalAbove {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._marketBuyBudgetCap {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    if !self.`operator`.isEmpty {
+      try visitor.visitSingularStringField(value: self.`operator`, fieldNumber: 5)
+    }
+    if self.time != 0 {
+      try visitor.visitSingularInt64Field(value: self.time, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Exchange_V1_AssetAdmin, rhs: Exchange_V1_AssetAdmin) -> Bool {
+    if lhs.asset != rhs.asset {return false}
+    if lhs._depositConfirmations != rhs._depositConfirmations {return false}
+    if lhs._dualApprovalAbove != rhs._dualApprovalAbove {return false}
+    if lhs._marketBuyBudgetCap != rhs._marketBuyBudgetCap {return false}
+    if lhs.`operator` != rhs.`operator` {return false}
+    if lhs.time != rhs.time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Exchange_V1_CommissionTierAdmin: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommissionTierAdmin"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}maker_rate\0\u{3}taker_rate\0\u{1}operator\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.makerRate) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.takerRate) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.`operator`) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.makerRate != 0 {
+      try visitor.visitSingularInt64Field(value: self.makerRate, fieldNumber: 2)
+    }
+    if self.takerRate != 0 {
+      try visitor.visitSingularInt64Field(value: self.takerRate, fieldNumber: 3)
+    }
+    if !self.`operator`.isEmpty {
+      try visitor.visitSingularStringField(value: self.`operator`, fieldNumber: 4)
+    }
+    if self.time != 0 {
+      try visitor.visitSingularInt64Field(value: self.time, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Exchange_V1_CommissionTierAdmin, rhs: Exchange_V1_CommissionTierAdmin) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.makerRate != rhs.makerRate {return false}
+    if lhs.takerRate != rhs.takerRate {return false}
+    if lhs.`operator` != rhs.`operator` {return false}
+    if lhs.time != rhs.time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Exchange_V1_AdminRejected: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminRejected"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}reason\0\u{1}code\0\u{1}msg\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.code) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.msg) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if self.code != 0 {
+      try visitor.visitSingularInt32Field(value: self.code, fieldNumber: 3)
+    }
+    if !self.msg.isEmpty {
+      try visitor.visitSingularStringField(value: self.msg, fieldNumber: 4)
+    }
+    if self.time != 0 {
+      try visitor.visitSingularInt64Field(value: self.time, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Exchange_V1_AdminRejected, rhs: Exchange_V1_AdminRejected) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.msg != rhs.msg {return false}
     if lhs.time != rhs.time {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

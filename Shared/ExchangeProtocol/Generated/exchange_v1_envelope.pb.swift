@@ -266,6 +266,30 @@ public nonisolated struct Exchange_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._payload = .fundedCancelReplace(newValue)}
   }
 
+  public var assetAdmin: Exchange_V1_AssetAdmin {
+    get {
+      if case .assetAdmin(let v)? = _storage._payload {return v}
+      return Exchange_V1_AssetAdmin()
+    }
+    set {_uniqueStorage()._payload = .assetAdmin(newValue)}
+  }
+
+  public var commissionTierAdmin: Exchange_V1_CommissionTierAdmin {
+    get {
+      if case .commissionTierAdmin(let v)? = _storage._payload {return v}
+      return Exchange_V1_CommissionTierAdmin()
+    }
+    set {_uniqueStorage()._payload = .commissionTierAdmin(newValue)}
+  }
+
+  public var adminRejected: Exchange_V1_AdminRejected {
+    get {
+      if case .adminRejected(let v)? = _storage._payload {return v}
+      return Exchange_V1_AdminRejected()
+    }
+    set {_uniqueStorage()._payload = .adminRejected(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -286,6 +310,9 @@ public nonisolated struct Exchange_V1_Envelope: @unchecked Sendable {
     case apiKeyAdmin(Exchange_V1_ApiKeyAdmin)
     case deadLetter(Exchange_V1_DeadLetter)
     case fundedCancelReplace(Exchange_V1_FundedCancelReplace)
+    case assetAdmin(Exchange_V1_AssetAdmin)
+    case commissionTierAdmin(Exchange_V1_CommissionTierAdmin)
+    case adminRejected(Exchange_V1_AdminRejected)
 
   }
 
@@ -432,7 +459,7 @@ nonisolated extension Exchange_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{3}event_id\0\u{3}request_id\0\u{3}reply_to\0\u{3}created_at_ms\0\u{3}emitted_at_ms\0\u{1}producer\0\u{4}\u{3}place_order\0\u{3}cancel_order\0\u{3}cancel_open_orders\0\u{3}cancel_replace_order\0\u{3}amend_order\0\u{3}funded_order\0\u{3}order_rejected\0\u{3}order_update\0\u{1}trade\0\u{3}book_delta\0\u{3}balance_change\0\u{1}deposit\0\u{1}withdrawal\0\u{3}account_admin\0\u{3}api_key_admin\0\u{3}dead_letter\0\u{3}funded_cancel_replace\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{3}event_id\0\u{3}request_id\0\u{3}reply_to\0\u{3}created_at_ms\0\u{3}emitted_at_ms\0\u{1}producer\0\u{4}\u{3}place_order\0\u{3}cancel_order\0\u{3}cancel_open_orders\0\u{3}cancel_replace_order\0\u{3}amend_order\0\u{3}funded_order\0\u{3}order_rejected\0\u{3}order_update\0\u{1}trade\0\u{3}book_delta\0\u{3}balance_change\0\u{1}deposit\0\u{1}withdrawal\0\u{3}account_admin\0\u{3}api_key_admin\0\u{3}dead_letter\0\u{3}funded_cancel_replace\0\u{3}asset_admin\0\u{3}commission_tier_admin\0\u{3}admin_rejected\0")
 
   fileprivate class _StorageClass {
     var _schemaVersion: UInt32 = 0
@@ -707,6 +734,45 @@ nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
             _storage._payload = .fundedCancelReplace(v)
           }
         }()
+        case 27: try {
+          var v: Exchange_V1_AssetAdmin?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .assetAdmin(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .assetAdmin(v)
+          }
+        }()
+        case 28: try {
+          var v: Exchange_V1_CommissionTierAdmin?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .commissionTierAdmin(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .commissionTierAdmin(v)
+          }
+        }()
+        case 29: try {
+          var v: Exchange_V1_AdminRejected?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .adminRejected(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .adminRejected(v)
+          }
+        }()
         default: break
         }
       }
@@ -808,6 +874,18 @@ nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
       case .fundedCancelReplace?: try {
         guard case .fundedCancelReplace(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      }()
+      case .assetAdmin?: try {
+        guard case .assetAdmin(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      }()
+      case .commissionTierAdmin?: try {
+        guard case .commissionTierAdmin(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      }()
+      case .adminRejected?: try {
+        guard case .adminRejected(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
       }()
       case nil: break
       }

@@ -239,6 +239,9 @@ public nonisolated struct Exchange_V1_Deposit: Sendable {
 
   public var time: Int64 = 0
 
+  /// on ledger.events: the asset's threshold that applied
+  public var requiredConfirmations: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -274,6 +277,14 @@ public nonisolated struct Exchange_V1_Withdrawal: Sendable {
   public var reason: String = String()
 
   public var time: Int64 = 0
+
+  /// On ledger.events (the ledger's record of the step): the state after it
+  /// ("REQUESTED", "APPROVED", "COMPLETED", "FAILED"), the approvers so far and how many it needs.
+  public var state: String = String()
+
+  public var approvers: [String] = []
+
+  public var requiredApprovals: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -398,7 +409,7 @@ nonisolated extension Exchange_V1_BalanceChange: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Exchange_V1_Deposit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Deposit"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}asset\0\u{1}amount\0\u{1}txid\0\u{1}network\0\u{1}address\0\u{1}confirmations\0\u{1}status\0\u{1}time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}asset\0\u{1}amount\0\u{1}txid\0\u{1}network\0\u{1}address\0\u{1}confirmations\0\u{1}status\0\u{1}time\0\u{3}required_confirmations\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -415,6 +426,7 @@ nonisolated extension Exchange_V1_Deposit: SwiftProtobuf.Message, SwiftProtobuf.
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.confirmations) }()
       case 8: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.time) }()
+      case 10: try { try decoder.decodeSingularInt32Field(value: &self.requiredConfirmations) }()
       default: break
       }
     }
@@ -448,6 +460,9 @@ nonisolated extension Exchange_V1_Deposit: SwiftProtobuf.Message, SwiftProtobuf.
     if self.time != 0 {
       try visitor.visitSingularInt64Field(value: self.time, fieldNumber: 9)
     }
+    if self.requiredConfirmations != 0 {
+      try visitor.visitSingularInt32Field(value: self.requiredConfirmations, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -461,6 +476,7 @@ nonisolated extension Exchange_V1_Deposit: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.confirmations != rhs.confirmations {return false}
     if lhs.status != rhs.status {return false}
     if lhs.time != rhs.time {return false}
+    if lhs.requiredConfirmations != rhs.requiredConfirmations {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -468,7 +484,7 @@ nonisolated extension Exchange_V1_Deposit: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Exchange_V1_Withdrawal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Withdrawal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}withdrawal_id\0\u{1}action\0\u{1}asset\0\u{1}amount\0\u{1}fee\0\u{1}address\0\u{1}network\0\u{1}operator\0\u{1}txid\0\u{1}reason\0\u{1}time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}withdrawal_id\0\u{1}action\0\u{1}asset\0\u{1}amount\0\u{1}fee\0\u{1}address\0\u{1}network\0\u{1}operator\0\u{1}txid\0\u{1}reason\0\u{1}time\0\u{1}state\0\u{1}approvers\0\u{3}required_approvals\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -488,6 +504,9 @@ nonisolated extension Exchange_V1_Withdrawal: SwiftProtobuf.Message, SwiftProtob
       case 10: try { try decoder.decodeSingularStringField(value: &self.txid) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.time) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 14: try { try decoder.decodeRepeatedStringField(value: &self.approvers) }()
+      case 15: try { try decoder.decodeSingularInt32Field(value: &self.requiredApprovals) }()
       default: break
       }
     }
@@ -530,6 +549,15 @@ nonisolated extension Exchange_V1_Withdrawal: SwiftProtobuf.Message, SwiftProtob
     if self.time != 0 {
       try visitor.visitSingularInt64Field(value: self.time, fieldNumber: 12)
     }
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 13)
+    }
+    if !self.approvers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.approvers, fieldNumber: 14)
+    }
+    if self.requiredApprovals != 0 {
+      try visitor.visitSingularInt32Field(value: self.requiredApprovals, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -546,6 +574,9 @@ nonisolated extension Exchange_V1_Withdrawal: SwiftProtobuf.Message, SwiftProtob
     if lhs.txid != rhs.txid {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.time != rhs.time {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.approvers != rhs.approvers {return false}
+    if lhs.requiredApprovals != rhs.requiredApprovals {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -143,6 +143,33 @@ public struct Ledger: Sendable {
         deposits[txid].map { ($0.confirmations, $0.credited ? .credited : .pending) }
     }
     public func assetState(_ asset: String) -> AssetState? { assetIndex[asset].map { assetStates[Int($0)] } }
+    /// Every account holder with its flags, commission setting and effective rates, by user id.
+    public var accountHolders: [AccountChanged] {
+        users.sorted { $0.userID < $1.userID }.map { user in
+            let rates = effectiveRates(user)
+            return AccountChanged(
+                userID: user.userID, action: .create, permissions: user.permissions, commission: user.commission,
+                makerCommissionRate: rates.maker, takerCommissionRate: rates.taker, operatorName: "", time: 0)
+        }
+    }
+
+    /// Every user's non-zero balances: user id → (asset, free, locked), assets by name.
+    public func allBalances() -> [UInt64: [(asset: String, free: Int64, locked: Int64)]] {
+        var out: [UInt64: [(asset: String, free: Int64, locked: Int64)]] = [:]
+        for i in free.indices where free[i] != 0 || locked[i] != 0 {
+            out[accountUserID[i], default: []].append((assetNames[Int(accountAsset[i])], free[i], locked[i]))
+        }
+        for key in Array(out.keys) { out[key]!.sort { $0.asset < $1.asset } }
+        return out
+    }
+
+    /// Every API key, by key.
+    public var apiKeyRecords: [ApiKeyRecord] { apiKeys.keys.sorted().map { apiKeys[$0]! } }
+
+    /// A symbol's base and quote assets.
+    public func symbolAssets(_ symbol: String) -> (base: String, quote: String)? {
+        symbolIndex[symbol].map { (assetNames[Int(symbols[Int($0)].base)], assetNames[Int(symbols[Int($0)].quote)]) }
+    }
 
     // MARK: - Accounts and postings (internal)
 

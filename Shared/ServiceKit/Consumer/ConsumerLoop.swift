@@ -267,6 +267,10 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         }
         for (index, output) in state.processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
             let out = output.stampedEnvelope(from: record, index: index, producer: configuration.instance)
+            if output.isEffectOnly {
+                if keepStamped { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out)) }
+                continue
+            }
             let bytes = EnvelopeCodec.encode(out)
             outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
             if keepStamped { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: bytes)) }

@@ -29,6 +29,17 @@ public struct ProcessorOutput: Sendable {
     }
 }
 
+extension ProcessorOutput {
+    /// An output that is not appended to any topic: it only reaches the side-effect planner, in
+    /// order with the appended ones (e.g. an input the service projects into Redis but does not
+    /// re-emit). It takes an index in the event-id numbering like any output.
+    public static func effectOnly(key: String, envelope: Exchange_V1_Envelope) -> ProcessorOutput {
+        ProcessorOutput(topic: "", key: key, envelope: envelope)
+    }
+
+    public var isEffectOnly: Bool { topic.isEmpty }
+}
+
 /// A stateful service's core: a deterministic function of its input log. It keeps state in
 /// memory, turns each input into outputs, and serializes its state for snapshots. No I/O, no clock:
 /// times come from the inputs.

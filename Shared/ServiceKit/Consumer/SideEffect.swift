@@ -10,6 +10,14 @@ public enum SideEffect: Sendable, Equatable {
     case publish(channel: String, message: [UInt8])
     /// Redis SET.
     case set(key: String, value: [UInt8])
+    /// Redis SET with EX (expires after `seconds`).
+    case setExpiring(key: String, value: [UInt8], seconds: Int)
+    /// Redis DEL.
+    case delete(key: String)
+    /// Redis HSET of one field.
+    case hashSet(key: String, field: String, value: [UInt8])
+    /// Redis HDEL of one field.
+    case hashDelete(key: String, field: String)
 }
 
 /// Decides the side effects of a consumer loop's batches. The loop calls `plan` after every poll,
@@ -42,6 +50,10 @@ public final class RedisSideEffectSink: SideEffectSink {
             switch $0 {
             case .publish(let channel, let message): ["PUBLISH", .string(channel), .bytes(message)]
             case .set(let key, let value): ["SET", .string(key), .bytes(value)]
+            case .setExpiring(let key, let value, let seconds): ["SET", .string(key), .bytes(value), "EX", .string(String(seconds))]
+            case .delete(let key): ["DEL", .string(key)]
+            case .hashSet(let key, let field, let value): ["HSET", .string(key), .string(field), .bytes(value)]
+            case .hashDelete(let key, let field): ["HDEL", .string(key), .string(field)]
             }
         }
         for reply in try await client.pipeline(commands) { _ = try reply.throwingOnError() }
@@ -55,8 +67,21 @@ public final class RedisSideEffectSink: SideEffectSink {
 /// the request's reply channel. Outputs without `reply_to` (no router waits) publish nothing.
 public struct ReplyPlanner: Sendable {
     let producer: String
+    let includes: @Sendable (Exchange_V1_Envelope.OneOf_Payload) -> Bool
 
-    public init(producer: String) { self.producer = producer }
+    /// `includes` picks the payloads a requester waits for (default: order updates, trades and
+    /// order rejections, matching's outcome of an order request).
+    public init(producer: String, includes: @escaping @Sendable (Exchange_V1_Envelope.OneOf_Payload) -> Bool = ReplyPlanner.orderOutcome) {
+        self.producer = producer
+        self.includes = includes
+    }
+
+    public static func orderOutcome(_ payload: Exchange_V1_Envelope.OneOf_Payload) -> Bool {
+        switch payload {
+        case .orderUpdate, .trade, .orderRejected: return true
+        default: return false
+        }
+    }
 
     public func plan(_ outputs: [ProcessorOutput]) -> [SideEffect] {
         var effects: [SideEffect] = []
@@ -66,11 +91,7 @@ public struct ReplyPlanner: Sendable {
         }
         for output in outputs {
             let envelope = output.envelope
-            guard !envelope.replyTo.isEmpty else { continue }
-            switch envelope.payload {
-            case .orderUpdate, .trade, .orderRejected: break
-            default: continue
-            }
+            guard !envelope.replyTo.isEmpty, let payload = envelope.payload, includes(payload) else { continue }
             let key = RecordKey(envelope)
             if let open = current, open.channel == envelope.replyTo, open.key == key, open.requestID == envelope.requestID {
                 current!.events.append(output)
