@@ -155,9 +155,14 @@ let package = Package(
             dependencies: ["MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/MatchingServiceTests"
         ),
+        .testTarget(
+            name: "LedgerServiceTests",
+            dependencies: ["LedgerService", "LedgerCore", "MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
+            path: "Tests/LedgerServiceTests"
+        ),
         .testTarget(name: "SecurityTests", dependencies: ["ExchangeSecurity"], path: "Tests/SecurityTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),
-        .target(name: "ExchangeTestSupport", dependencies: ["Messaging"], path: "Tests/Support"),
+        .target(name: "ExchangeTestSupport", dependencies: ["Messaging", "ServiceKit", "ExchangeProtocol"], path: "Tests/Support"),
         .testTarget(
             name: "MessagingTests",
             dependencies: ["Messaging", "ExchangeProtocol", "CRdKafka", "CHiredis", "ExchangeTestSupport"],

@@ -29,8 +29,8 @@ struct MatchingCrashTests {
 
     @Test(arguments: BackendKind.allCases)
     func killNineAtRandomMomentsLosesNothing(_ backend: BackendKind) async throws {
-        let binary = try Self.executable("matching")
-        let catalogPath = Self.repositoryRoot.appendingPathComponent("deploy/symbols.json").path
+        let binary = try builtExecutable("matching")
+        let catalogPath = repositoryRoot.appendingPathComponent("deploy/symbols.json").path
         let catalog = try SymbolCatalog.load(path: catalogPath)
         let redis = try await RedisTestServer.start()
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("matching-crash-\(UUID().uuidString)").path
@@ -51,7 +51,7 @@ struct MatchingCrashTests {
         try await log.createTopics(Topics.all.map { TopicSpec(name: $0.name, partitions: $0.defaultPartitions) })
 
         let replies = ReplyCollector(configuration: redis.configuration, channel: Self.replyChannel)
-        try await replies.waitUntilSubscribed(redis.configuration)
+        #expect(try await replies.waitUntilSubscribed(redis.configuration), "reply channel subscription never came up")
         var rng = SplitMix64(seed: backend == .redis ? 0xC0FFEE : 0xBADC0DE)
         let commands = Self.commands(count: 2_000, rng: &rng)
         let child = ChildService(
@@ -218,7 +218,7 @@ struct MatchingCrashTests {
     /// first is killed -9 and the second adopts its partitions from their newest snapshots. The
     /// merged per-partition state and the events equal an uninterrupted single run.
     @Test func partitionsMoveBetweenInstancesWithTheirState() async throws {
-        let binary = try Self.executable("matching")
+        let binary = try builtExecutable("matching")
         let redis = try await RedisTestServer.start()
         let mock = try KafkaMockCluster(brokers: 3)
         let log = try KafkaEventLog(configuration: KafkaMockTestCluster.configuration(mock), mockCluster: mock)
@@ -366,22 +366,6 @@ struct MatchingCrashTests {
         default: ""
         }
     }
-
-    // MARK: Plumbing
-
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    /// A product built next to the test bundle (`swift build --build-tests` builds them all).
-    static func executable(_ name: String) throws -> String {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory.appendingPathComponent(name).path, repositoryRoot.appendingPathComponent(".build/debug/\(name)").path]
-        where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        throw SpawnError(reason: "\(name) is not built; run `swift build --build-tests` first")
-    }
 }
 
 /// What a reader saw on `matching.events`: first occurrences by id, and re-emitted copies.
@@ -436,102 +420,4 @@ struct EventKey: Hashable, CustomStringConvertible {
         index = id.index
     }
     var description: String { "\(partition)/\(offset)/\(index)" }
-}
-
-/// The `matching` executable as a child process with a clean signal state.
-final class ChildService: Sendable {
-    let executable: String
-    let arguments: [String]
-    let environment: [String: String]
-    let logFile: String
-    private let pid = Mutex<pid_t?>(nil)
-
-    init(executable: String, arguments: [String], environment: [String: String], logFile: String) {
-        self.executable = executable
-        self.arguments = arguments
-        self.environment = environment
-        self.logFile = logFile
-    }
-
-    func start() throws {
-        let started = try Spawn.launch(
-            executable: executable, arguments: arguments,
-            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, logFile: logFile)
-        pid.withLock { $0 = started }
-    }
-
-    func kill() async {
-        guard let running = pid.withLock({ $0.take() }) else { return }
-        Glibc.kill(running, SIGKILL)
-        _ = await Spawn.waitForExit(running)
-    }
-
-    /// SIGTERM, then SIGKILL after 20 s; the exit status.
-    func stop() async -> Int32 {
-        guard let running = pid.withLock({ $0.take() }) else { return -1 }
-        Glibc.kill(running, SIGTERM)
-        return await withTaskGroup(of: Int32?.self) { group in
-            group.addTask { await Spawn.waitForExit(running) }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(20))
-                return nil
-            }
-            let first = await group.next()!
-            if first == nil {
-                Glibc.kill(running, SIGKILL)
-                return await group.next()! ?? -9
-            }
-            group.cancelAll()
-            return first!
-        }
-    }
-}
-
-/// Collects the request ids of the `RequestOutcome`s published on a reply channel.
-final class ReplyCollector: Sendable {
-    private let subscriber: RedisSubscriber
-    let channel: String
-    private let ids = Mutex<Set<String>>([])
-    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
-
-    init(configuration: RedisConfiguration, channel: String) {
-        self.channel = channel
-        subscriber = RedisSubscriber(configuration: configuration, channels: [channel], bufferSize: 100_000)
-        let consuming = Task { [subscriber, self] in
-            for await message in subscriber {
-                if let outcome = try? Exchange_V1_RequestOutcome(serializedBytes: message.payload) {
-                    _ = self.ids.withLock { $0.insert(outcome.requestID) }
-                }
-            }
-        }
-        task.withLock { $0 = consuming }
-    }
-
-    /// Publishes a probe until it comes back, so nothing the service publishes later is missed.
-    func waitUntilSubscribed(_ configuration: RedisConfiguration) async throws {
-        let client = RedisClient(configuration: configuration)
-        var probe = Exchange_V1_RequestOutcome()
-        probe.requestID = "probe"
-        let end = ContinuousClock.now + .seconds(10)
-        while !ids.withLock({ $0.contains("probe") }) && ContinuousClock.now < end {
-            _ = try await client.send(["PUBLISH", .string(channel), .bytes(EnvelopeCodec.encode(message: probe))])
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        await client.close()
-        #expect(ids.withLock { $0.contains("probe") }, "reply channel subscription never came up")
-    }
-
-    func waitFor(_ wanted: Set<String>, within limit: Duration) async -> Set<String> {
-        let end = ContinuousClock.now + limit
-        while ContinuousClock.now < end {
-            if ids.withLock({ $0.isSuperset(of: wanted) }) { break }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return ids.withLock { $0 }
-    }
-
-    func close() {
-        subscriber.close()
-        task.withLock { $0?.cancel() }
-    }
 }
