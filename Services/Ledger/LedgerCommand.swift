@@ -5,13 +5,13 @@ import LedgerService
 import ServiceKit
 
 /// `ledger`: accounts, journal, reservations, settlement. Consumes `orders.requests` (its users'
-/// partitions) and `matching.events`; forwards funded orders to `matching.commands` (or
+/// partitions, where matching also writes each user's order reports and trades); forwards funded orders to `matching.commands` (or
 /// `routing.commands` for `venue: binance` symbols), emits `ledger.events`, and keeps the Redis
 /// projections the order-router reads.
 @main
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ledger", abstract: "Wallet and ledger: consumes orders.requests and matching.events.")
+        commandName: "ledger", abstract: "Wallet and ledger: consumes orders.requests (requests, and matching's reports and trades per user).")
 
     @OptionGroup var options: ServiceOptions
 
@@ -30,7 +30,7 @@ struct LedgerCommand: AsyncParsableCommand {
         let path = symbols ?? ProcessInfo.processInfo.environment["EXCHANGE_SYMBOLS"] ?? "deploy/symbols.json"
         let catalog = path == "none" ? nil : try SymbolCatalog.load(path: path)
         try await StandardService.run(
-            configuration, inputs: [Topics.ordersRequests, Topics.matchingEvents], processor: LedgerProcessor.self,
+            configuration, inputs: [Topics.ordersRequests], processor: LedgerProcessor.self, stateScope: .perPartition,
             planner: LedgerSideEffects(instance: configuration.instance, auditIntervalMs: auditIntervalMs),
             prepare: { $0.adopt(catalog: catalog) })
     }

@@ -94,12 +94,12 @@ public struct LedgerSideEffects: SideEffectPlanner {
             // Accounts on a tier follow it: their projected rates change too.
             for processor in processors { effects += Self.accounts(processor.ledger) }
         }
-        if nowMs - lastAuditMs >= auditIntervalMs, let processor = processors.first {
+        if nowMs - lastAuditMs >= auditIntervalMs, !processors.isEmpty {
             lastAuditMs = nowMs
-            let audit = processor.ledger.audit()
+            let audit = Self.audit(processors)
             lastAudit = audit
             effects.append(.set(key: Self.auditKey(instance: instance),
-                                value: Self.auditJSON(audit, instance: instance, processor: processor, nowMs: nowMs)))
+                                value: Self.auditJSON(audit, instance: instance, processors: processors, nowMs: nowMs)))
         }
         return effects
     }
@@ -178,8 +178,33 @@ public struct LedgerSideEffects: SideEffectPlanner {
         }
     }
 
+    /// The audit of every partition this instance owns, summed per asset (clearing nets to zero
+    /// only across all partitions: one trade's sides settle in their users' partitions).
+    public static func audit(_ processors: [Processor]) -> LedgerAudit {
+        var totals: [String: LedgerAudit.AssetTotals] = [:]
+        var findings: [LedgerAudit.Finding] = []
+        for processor in processors {
+            let audit = processor.ledger.audit()
+            findings += audit.findings
+            for a in audit.assets {
+                if var t = totals[a.asset] {
+                    t.userFree += a.userFree
+                    t.userLocked += a.userLocked
+                    t.feeRevenue += a.feeRevenue
+                    t.external += a.external
+                    t.clearing += a.clearing
+                    t.drift += a.drift
+                    totals[a.asset] = t
+                } else {
+                    totals[a.asset] = a
+                }
+            }
+        }
+        return LedgerAudit(assets: totals.keys.sorted().map { totals[$0]! }, findings: findings)
+    }
+
     /// `exchange admin audit` reads this: drift per asset (must be 0) and the findings.
-    static func auditJSON(_ audit: LedgerAudit, instance: String, processor: LedgerProcessor, nowMs: Int64) -> [UInt8] {
+    static func auditJSON(_ audit: LedgerAudit, instance: String, processors: [Processor], nowMs: Int64) -> [UInt8] {
         var assets: [[String: Any]] = []
         for a in audit.assets {
             assets.append([
@@ -191,8 +216,9 @@ public struct LedgerSideEffects: SideEffectPlanner {
             "instance": instance, "time": nowMs, "clean": audit.isClean,
             "driftTotal": "\(audit.assets.reduce(Int128(0)) { $0 + ($1.drift < 0 ? -$1.drift : $1.drift) })",
             "findings": audit.findings.map { "\($0)" }, "assets": assets,
-            "openOrders": processor.ledger.openOrderCount, "journalEntries": processor.ledger.lastJournalEntryID,
-            "refusedMatchingEvents": processor.refusedMatchingEvents, "stateHash": String(processor.stateHash(), radix: 16),
+            "partitions": processors.count,
+            "openOrders": processors.reduce(0) { $0 + $1.ledger.openOrderCount },
+            "refusedMatchingEvents": processors.reduce(0) { $0 + $1.refusedMatchingEvents },
         ]
         return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }

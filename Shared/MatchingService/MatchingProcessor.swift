@@ -50,10 +50,43 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         return hash
     }
 
+    /// Whether order reports, trades and rejections also go to `orders.requests`, keyed by the
+    /// user (a trade once per user), without `reply_to`: the ledger's only input is that topic, so
+    /// each of its partitions is one totally ordered log (a place always before its reports) and a
+    /// replay after a crash applies exactly what the first run applied, in the same order.
+    public var settlementCopies = true
+
+    public mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput] {
+        var outputs = applyCommand(input)
+        guard settlementCopies else { return outputs }
+        for index in outputs.indices {
+            switch outputs[index].envelope.payload {
+            case .orderUpdate(let update):
+                outputs.append(Self.settlementCopy(outputs[index], user: update.userID))
+            case .orderRejected(let rejected) where rejected.userID != 0:
+                outputs.append(Self.settlementCopy(outputs[index], user: rejected.userID))
+            case .trade(let trade):
+                outputs.append(Self.settlementCopy(outputs[index], user: trade.buyerUserID))
+                if trade.sellerUserID != trade.buyerUserID {
+                    outputs.append(Self.settlementCopy(outputs[index], user: trade.sellerUserID))
+                }
+            default:
+                continue
+            }
+        }
+        return outputs
+    }
+
+    static func settlementCopy(_ output: ProcessorOutput, user: UInt64) -> ProcessorOutput {
+        var envelope = output.envelope
+        envelope.replyTo = ""
+        return ProcessorOutput(topic: Topics.ordersRequests.name, key: String(user), envelope: envelope)
+    }
+
     // The consumer loop calls through the protocol, unspecialized; this makes the generic body
     // dispatch to a FastBook-specialized copy (no generic metadata lookups per book access).
     @_specialize(where Book == FastBook)
-    public mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput] {
+    mutating func applyCommand(_ input: ProcessorInput) -> [ProcessorOutput] {
         let envelope = input.envelope
         let time = envelope.emittedAtMs
         let command: (symbol: String, command: MatchingCommand)

@@ -9,7 +9,8 @@ import ServiceKit
 @testable import MatchingService
 
 /// The ledger and matching processors wired in memory as the services are over the log:
-/// requests → ledger; its `matching.commands` → matching; `matching.events` → ledger. Every
+/// requests → ledger; its `matching.commands` → matching; matching's settlement copies on
+/// `orders.requests` → ledger. Every
 /// output gets its event id as the consumer loop would stamp it, and the ledger's planner sees
 /// each step's outputs, applied to an in-memory model of the Redis keys it writes.
 struct LedgerPipeline {
@@ -56,7 +57,10 @@ struct LedgerPipeline {
             for (index, produced) in matching.apply(ProcessorInput(record: input, envelope: output.envelope)).enumerated() {
                 let stamped = produced.stampedEnvelope(from: input, index: index, producer: "matching-test")
                 matchingOutputs.append(ProcessorOutput(topic: produced.topic, key: produced.key, envelope: stamped))
-                step += applyLedger(record(Topics.matchingEvents.name, stamped), stamped)
+                // The settlement copies on the user's orders.requests partition are what the ledger reads.
+                if produced.topic == Topics.ordersRequests.name {
+                    step += applyLedger(record(Topics.ordersRequests.name, stamped), stamped)
+                }
             }
         }
         lastEffects = effects.plan(durable: step, processors: [ledger], nowMs: time)

@@ -35,6 +35,7 @@ struct MatchingCatalogAndEffectsTests {
 
     @Test func theCataloguesDefaultModeAppliesAndDisallowedModesAreRejected() throws {
         var processor = Processor()
+        processor.settlementCopies = false  // outputs on matching.events only (copies: MatchingProcessorTests)
         processor.catalog = Self.catalog
         _ = processor.apply(Self.funded(1, user: 7, .sell, price: 100))
         // Same user crosses its own order: the catalogue's default EXPIRE_TAKER expires the taker.
@@ -53,6 +54,7 @@ struct MatchingCatalogAndEffectsTests {
 
     @Test func symbolsOffTheCatalogueOrRoutedToBinanceAreInvalid() throws {
         var processor = Processor()
+        processor.settlementCopies = false  // outputs on matching.events only (copies: MatchingProcessorTests)
         processor.catalog = Self.catalog
         for symbol in ["DOGEUSDT", "NKNUSDT"] {
             let refused = try #require(Self.rejection(processor.apply(Self.funded(1, user: 1, symbol: symbol, .buy, price: 1))))
@@ -100,6 +102,7 @@ struct MatchingCatalogAndEffectsTests {
 
     @Test func oneOutcomePerRequestOnItsReplyChannelWithoutBookDeltas() throws {
         var processor = Processor()
+        processor.settlementCopies = false  // outputs on matching.events only (copies: MatchingProcessorTests)
         let rest = Self.stamped(processor.apply(Self.funded(1, user: 1, .sell, price: 100)), offset: 1)
         let take = Self.stamped(processor.apply(Self.funded(2, user: 2, .buy, price: 100)), offset: 2)
         var noReply = take
@@ -125,6 +128,7 @@ struct MatchingCatalogAndEffectsTests {
 
     @Test func depthSnapshotsAreRateLimitedPerSymbolAndRedoneAfterAFailure() throws {
         var processor = Processor()
+        processor.settlementCopies = false  // outputs on matching.events only (copies: MatchingProcessorTests)
         var planner = MatchingSideEffects<ReferenceBook>(producer: "m", depthLevels: 2, depthIntervalMs: 100)
         func depthWrites(_ effects: [SideEffect]) -> [Exchange_V1_BookDelta] {
             effects.compactMap {
@@ -173,6 +177,7 @@ struct MatchingCancelReplaceTests {
 
     @Test func aSuccessfulReplaceCancelsThenPlaces() {
         var processor = Processor()
+        processor.settlementCopies = false  // outputs on matching.events only (copies: MatchingProcessorTests)
         _ = processor.apply(MatchingProcessorTests.input(MatchingProcessorTests.funded(1, user: 3, .buy, price: 90, quantity: 1), offset: 0))
         let out = processor.apply(Self.replace(.stopOnFailure, cancelOrderID: 1, newOrderID: 2, user: 3, price: 91, offset: 1))
         let updates = out.compactMap { output -> Exchange_V1_OrderUpdate? in
@@ -185,6 +190,7 @@ struct MatchingCancelReplaceTests {
 
     @Test func stopOnFailureWithAFailedCancelDoesNotAttemptTheNewOrder() {
         var processor = Processor()
+        processor.settlementCopies = false  // outputs on matching.events only (copies: MatchingProcessorTests)
         _ = processor.apply(MatchingProcessorTests.input(MatchingProcessorTests.funded(1, user: 3, .buy, price: 90, quantity: 1), offset: 0))
         let before = processor.stateHash()
         let out = processor.apply(Self.replace(.stopOnFailure, cancelOrderID: 99, newOrderID: 2, user: 3, price: 91, offset: 1))

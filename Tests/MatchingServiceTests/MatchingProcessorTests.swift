@@ -40,14 +40,25 @@ struct MatchingProcessorTests {
 
     @Test func aCrossingOrderTradesAndEveryOutputIsOnTheWire() throws {
         var processor = Processor()
-        let rest = processor.apply(Self.input(Self.funded(1, user: 10, .sell, price: 100, quantity: 2), offset: 0))
+        let restAll = processor.apply(Self.input(Self.funded(1, user: 10, .sell, price: 100, quantity: 2), offset: 0))
+        let rest = restAll.filter { $0.topic == "matching.events" }
+        // Settlement copies for the ledger: on orders.requests, keyed by user, no reply_to.
+        let restCopies = restAll.filter { $0.topic == "orders.requests" }
+        #expect(restCopies.map(\.envelope.payloadKind) == ["order_update"])
+        #expect(restCopies.map(\.key) == ["10"] && restCopies.allSatisfy { $0.envelope.replyTo.isEmpty })
         #expect(rest.map(\.envelope.payloadKind) == ["order_update", "book_delta"])
         #expect(rest.allSatisfy { $0.topic == "matching.events" && $0.key == "BTCUSDT" })
         guard case .bookDelta(let restDelta) = rest[1].envelope.payload else { Issue.record("no delta"); return }
         #expect(restDelta.asks.map(\.price) == [100 * Self.unit])
         #expect(restDelta.asks.map(\.quantity) == [2 * Self.unit])
 
-        let take = processor.apply(Self.input(Self.funded(2, user: 20, .buy, price: 101, quantity: 1), offset: 1))
+        let takeAll = processor.apply(Self.input(Self.funded(2, user: 20, .buy, price: 101, quantity: 1), offset: 1))
+        let take = takeAll.filter { $0.topic == "matching.events" }
+        let takeCopies = takeAll.filter { $0.topic == "orders.requests" }
+        #expect(takeCopies.map(\.envelope.payloadKind) == ["order_update", "trade", "trade", "order_update", "order_update"])
+        #expect(takeCopies.map(\.key) == ["20", "20", "10", "10", "20"])
+        #expect(takeCopies.allSatisfy { $0.envelope.replyTo.isEmpty && $0.envelope.requestID == "r2" })
+        #expect(takeAll.count == take.count + takeCopies.count)
         #expect(take.map(\.envelope.payloadKind) == ["order_update", "trade", "order_update", "order_update", "book_delta"])
         #expect(take.allSatisfy { $0.envelope.replyTo == "reply.router-1" && $0.envelope.requestID == "r2" })
         guard case .trade(let trade) = take[1].envelope.payload else { Issue.record("no trade"); return }

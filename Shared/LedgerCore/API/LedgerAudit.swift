@@ -24,6 +24,11 @@ public struct LedgerAudit: Sendable, Equatable {
     }
 
     public var assets: [AssetTotals]
+
+    public init(assets: [AssetTotals], findings: [Finding]) {
+        self.assets = assets
+        self.findings = findings
+    }
     public var findings: [Finding]
 
     /// Drift per asset name (zero everywhere on a sound ledger).
