@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExchangeProtocol
+import ExchangeSecurity
 import Foundation
 import Logging
 import Messaging
@@ -24,7 +25,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Directory holding the service executables (default: next to this one).")
     var binDir: String?
 
-    @Flag(help: "Prepare demo symbols and a funded demo user (needs the ledger and matching services).")
+    @Flag(help: "Create two funded demo users with HMAC API keys (written to DATA_DIR/demo-credentials.json).")
     var demo = false
 
     @Option(help: "Symbol catalogue (Binance exchangeInfo symbols plus venue) the services share.")
@@ -82,11 +83,25 @@ struct UpCommand: AsyncParsableCommand {
         ]
         let symbolsPath = URL(fileURLWithPath: symbols).standardizedFileURL.path
         _ = try SymbolCatalog.load(path: symbolsPath)  // refuse to start every service on a bad catalogue
-        let environment = [
+        var environment = [
             "EXCHANGE_EVENT_LOG": endpoint.description, "EXCHANGE_REDIS": redisURL,
             "EXCHANGE_DATA_DIR": dataDir, "EXCHANGE_LOG_FORMAT": logFormat, "EXCHANGE_SYMBOLS": symbolsPath,
         ]
-        children.append(Startup(endpoint: endpoint, demo: demo, logger: logger))
+        // The master key that seals API-key secrets: the operator's, else one kept in the data dir.
+        let master: MasterKey
+        if let given = try MasterKey.fromEnvironment() {
+            master = given
+        } else {
+            let path = "\(dataDir)/master.key"
+            if !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(MasterKey.generateHex().utf8), attributes: [.posixPermissions: 0o600])
+                logger.info("generated a master key for API-key secrets", metadata: ["path": "\(path)"])
+            }
+            master = try MasterKey.load(path: path)
+            environment["EXCHANGE_MASTER_KEY_FILE"] = path
+        }
+        children.append(Startup(endpoint: endpoint, demo: demo ? DemoSetup(dataDir: dataDir, master: master) : nil, logger: logger))
         for service in services {
             let envName = "EXCHANGE_\(service.name.uppercased().replacingOccurrences(of: "-", with: "_"))_ADMIN_PORT"
             children.append(ChildProcess(
@@ -117,17 +132,22 @@ struct UpCommand: AsyncParsableCommand {
 /// the group so that the services after it start once the log exists).
 struct Startup: Service {
     let endpoint: EventLogEndpoint
-    let demo: Bool
+    let demo: DemoSetup?
     let logger: Logger
 
     func run() async throws {
         let health = HealthState()
         let log = try await ServiceRuntime.connectEventLog(endpoint, health: health, logger: logger)
         logger.info("event log ready, topics created", metadata: ["exchange.eventlog": "\(endpoint)", "exchange.topics": "\(Topics.all.count)"])
-        await log.shutdown()
-        if demo {
-            logger.warning("--demo: demo symbols and the funded demo user need the ledger and matching cores (issues 3 and 4); nothing prepared yet, no demo-credentials.json written")
+        if let demo {
+            do {
+                let path = try await demo.prepare(log: log)
+                logger.info("demo users funded; API keys and secrets in \(path)")
+            } catch {
+                logger.error("demo setup failed: \(error)")
+            }
         }
+        await log.shutdown()
         try? await gracefulShutdown()
     }
 }
