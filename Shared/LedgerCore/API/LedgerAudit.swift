@@ -6,9 +6,9 @@ public struct LedgerAudit: Sendable, Equatable {
         public var asset: String
         public var userFree: Int128
         public var userLocked: Int128
-        public var feeRevenue: Int64
-        public var external: Int64
-        public var clearing: Int64
+        public var feeRevenue: Int128
+        public var external: Int128
+        public var clearing: Int128
         public var drift: Int128
     }
 

@@ -301,8 +301,8 @@ extension Ledger {
         for a in assetNames.indices.sorted(by: { Self.precedes(assetNames[$0], assetNames[$1]) }) {
             let drift = userFree[a] + userLocked[a] + Int128(feeRevenue[a]) + Int128(external[a]) + Int128(clearing[a])
             totals.append(LedgerAudit.AssetTotals(
-                asset: assetNames[a], userFree: userFree[a], userLocked: userLocked[a], feeRevenue: feeRevenue[a],
-                external: external[a], clearing: clearing[a], drift: drift))
+                asset: assetNames[a], userFree: userFree[a], userLocked: userLocked[a], feeRevenue: Int128(feeRevenue[a]),
+                external: Int128(external[a]), clearing: Int128(clearing[a]), drift: drift))
             if drift != 0 { findings.append(.drift(asset: assetNames[a], amount: drift)) }
             if feeRevenue[a] < 0 { findings.append(.negativeFeeRevenue(asset: assetNames[a], amount: feeRevenue[a])) }
             if external[a] > 0 { findings.append(.positiveExternal(asset: assetNames[a], amount: external[a])) }
