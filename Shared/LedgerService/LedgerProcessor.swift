@@ -193,6 +193,8 @@ public struct LedgerProcessor: EventProcessor {
                 var withReservation = funded
                 withReservation.reservedAsset = info.reservedAsset
                 withReservation.reservedAmount = info.reservedAmount
+                // A SELL never sells more base than it reserved (matters for MARKET by quote).
+                if side == .sell { withReservation.baseBudget = info.reservedAmount }
                 return .success(Funded(order: withReservation, balanceChanges: balanceChanges))
             case .rejected(let rejection):
                 return .failure(Rejected(output: orderRejection(

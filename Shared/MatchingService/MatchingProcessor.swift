@@ -211,7 +211,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
             orderID: order.orderID, userID: order.userID, clientOrderID: order.clientOrderID, side: side, type: type,
             timeInForce: TimeInForce(proto: order.timeInForce) ?? .gtc, price: order.price, quantity: order.quantity,
             quoteOrderQty: order.quoteOrderQty, stopPrice: order.stopPrice, icebergQty: order.icebergQty,
-            selfTradePrevention: stp, quoteBudget: funded.quoteBudget, makerCommissionRate: funded.makerCommissionRate,
+            selfTradePrevention: stp, quoteBudget: order.side == .sell ? funded.baseBudget : funded.quoteBudget, makerCommissionRate: funded.makerCommissionRate,
             takerCommissionRate: funded.takerCommissionRate, strategyID: order.strategyID, strategyType: order.strategyType,
             time: time)
     }

@@ -279,3 +279,22 @@ import Testing
         #expect(json["driftTotal"] as? String == "0")
     }
 }
+
+extension LedgerProcessorTests {
+    /// A MARKET SELL by quoteOrderQty worth more than the user's base sells only what was reserved
+    /// (the whole free base) and expires; its settlement never needs more than the lock.
+    @Test func marketSellByQuoteNeverSellsMoreBaseThanReserved() throws {
+        var p = Self.funded()
+        p.place(1, 1000, .buy, price: "20000", quantity: "0.5")  // 10,000 USDT of bids
+        let sell = p.place(2, 1001, .sell, .market, quoteOrderQty: "40000")  // user 2 has only 1 BTC (20,000 worth)
+        #expect(sell.last?.envelope.fundedOrder.baseBudget == fx("1"))
+        // 0.5 BTC fills against the only bid; the order expires with the rest of its quote unspent.
+        #expect(p.balance(2, "BTC") == ("0.50000000", "0.00000000"))
+        #expect(p.balance(2, "USDT") == ("9990.00000000", "0.00000000"))
+        p.place(1, 1002, .buy, price: "19000", quantity: "0.52")  // bids for more than user 2 still owns
+        p.place(2, 1003, .sell, .market, quoteOrderQty: "50000")
+        #expect(p.balance(2, "BTC") == ("0.00000000", "0.00000000"))
+        #expect(p.ledger.refusedMatchingEvents == 0)
+        #expect(p.ledger.ledger.audit().isClean)
+    }
+}

@@ -278,6 +278,9 @@ public nonisolated struct Exchange_V1_FundedOrder: Sendable {
 
   public var quoteAsset: String = String()
 
+  /// MARKET SELL by quote_order_qty: sell at most this much base
+  public var baseBudget: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -289,37 +292,39 @@ public nonisolated struct Exchange_V1_FundedOrder: Sendable {
 /// STOP_ON_FAILURE with a failed cancel: matching reports the cancel's rejection and rejects the
 /// new order with -2022 "Order cancel-replace failed." (Binance's newOrderResult NOT_ATTEMPTED), so
 /// the ledger releases what it reserved.
-public nonisolated struct Exchange_V1_FundedCancelReplace: Sendable {
+public nonisolated struct Exchange_V1_FundedCancelReplace: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var mode: Exchange_V1_CancelReplaceMode = .unspecified
+  public var mode: Exchange_V1_CancelReplaceMode {
+    get {_storage._mode}
+    set {_uniqueStorage()._mode = newValue}
+  }
 
   public var cancel: Exchange_V1_CancelOrder {
-    get {_cancel ?? Exchange_V1_CancelOrder()}
-    set {_cancel = newValue}
+    get {_storage._cancel ?? Exchange_V1_CancelOrder()}
+    set {_uniqueStorage()._cancel = newValue}
   }
   /// Returns true if `cancel` has been explicitly set.
-  public var hasCancel: Bool {self._cancel != nil}
+  public var hasCancel: Bool {_storage._cancel != nil}
   /// Clears the value of `cancel`. Subsequent reads from it will return its default value.
-  public mutating func clearCancel() {self._cancel = nil}
+  public mutating func clearCancel() {_uniqueStorage()._cancel = nil}
 
   public var place: Exchange_V1_FundedOrder {
-    get {_place ?? Exchange_V1_FundedOrder()}
-    set {_place = newValue}
+    get {_storage._place ?? Exchange_V1_FundedOrder()}
+    set {_uniqueStorage()._place = newValue}
   }
   /// Returns true if `place` has been explicitly set.
-  public var hasPlace: Bool {self._place != nil}
+  public var hasPlace: Bool {_storage._place != nil}
   /// Clears the value of `place`. Subsequent reads from it will return its default value.
-  public mutating func clearPlace() {self._place = nil}
+  public mutating func clearPlace() {_uniqueStorage()._place = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _cancel: Exchange_V1_CancelOrder? = nil
-  fileprivate var _place: Exchange_V1_FundedOrder? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A request refused with a Binance error. Topic ledger.events, key user_id; the router answers with it.
@@ -768,7 +773,7 @@ nonisolated extension Exchange_V1_AmendOrder: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FundedOrder"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{3}maker_commission_rate\0\u{3}taker_commission_rate\0\u{3}reserved_asset\0\u{3}reserved_amount\0\u{3}quote_budget\0\u{3}base_asset\0\u{3}quote_asset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{3}maker_commission_rate\0\u{3}taker_commission_rate\0\u{3}reserved_asset\0\u{3}reserved_amount\0\u{3}quote_budget\0\u{3}base_asset\0\u{3}quote_asset\0\u{3}base_budget\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -784,6 +789,7 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.quoteBudget) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.baseAsset) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.quoteAsset) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.baseBudget) }()
       default: break
       }
     }
@@ -818,6 +824,9 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
     if !self.quoteAsset.isEmpty {
       try visitor.visitSingularStringField(value: self.quoteAsset, fieldNumber: 8)
     }
+    if self.baseBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.baseBudget, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -830,6 +839,7 @@ nonisolated extension Exchange_V1_FundedOrder: SwiftProtobuf.Message, SwiftProto
     if lhs.quoteBudget != rhs.quoteBudget {return false}
     if lhs.baseAsset != rhs.baseAsset {return false}
     if lhs.quoteAsset != rhs.quoteAsset {return false}
+    if lhs.baseBudget != rhs.baseBudget {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -839,41 +849,81 @@ nonisolated extension Exchange_V1_FundedCancelReplace: SwiftProtobuf.Message, Sw
   public static let protoMessageName: String = _protobuf_package + ".FundedCancelReplace"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{1}cancel\0\u{1}place\0")
 
+  fileprivate class _StorageClass {
+    var _mode: Exchange_V1_CancelReplaceMode = .unspecified
+    var _cancel: Exchange_V1_CancelOrder? = nil
+    var _place: Exchange_V1_FundedOrder? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _mode = source._mode
+      _cancel = source._cancel
+      _place = source._place
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._cancel) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._place) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._mode) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._cancel) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._place) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.mode != .unspecified {
-      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._mode != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._mode, fieldNumber: 1)
+      }
+      try { if let v = _storage._cancel {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._place {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
     }
-    try { if let v = self._cancel {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._place {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Exchange_V1_FundedCancelReplace, rhs: Exchange_V1_FundedCancelReplace) -> Bool {
-    if lhs.mode != rhs.mode {return false}
-    if lhs._cancel != rhs._cancel {return false}
-    if lhs._place != rhs._place {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._mode != rhs_storage._mode {return false}
+        if _storage._cancel != rhs_storage._cancel {return false}
+        if _storage._place != rhs_storage._place {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

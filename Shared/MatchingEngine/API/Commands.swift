@@ -23,8 +23,9 @@ public struct OrderRequest: Sendable, Equatable {
     public var icebergQty: Int64
     /// nil: the symbol's default mode.
     public var selfTradePrevention: SelfTradePreventionMode?
-    /// MARKET BUY by `quantity`: the most quote it may spend (what the ledger reserved). 0 = no cap
-    /// (only for tests and the benchmark; the service always sets it).
+    /// The ledger's reservation as a cap. MARKET BUY by `quantity`: the most quote it may spend;
+    /// MARKET SELL by `quoteOrderQty`: the most base it may sell (wire field `base_budget`).
+    /// 0 = no cap (only for tests and the benchmark; the service always sets it).
     public var quoteBudget: Int64
     /// Commission rates as Fixed8 fractions (0.001 = 100_000).
     public var makerCommissionRate: Int64

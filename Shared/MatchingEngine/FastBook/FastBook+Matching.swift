@@ -91,6 +91,8 @@ extension FastBook {
             var q = min(Self.takerRemaining(t, price: price), pool[m].visible)
             if !t.isLimitPriced && t.side == .buy && !t.isQuoteOrder && t.quoteBudget > 0 {
                 q = min(q, fastBookMulDiv(t.quoteBudget - t.cumulativeQuote, Self.one, price))
+            } else if t.isQuoteOrder && t.side == .sell && t.quoteBudget > 0 {
+                q = min(q, t.quoteBudget - t.cumulativeQty)  // base budget
             }
             if q <= 0 { break }
             trade(&t, makerSlot: makerSlot, level: levelSlot, price: price, quantity: q, time: time, into: &events)

@@ -221,7 +221,10 @@ public struct ReferenceBook: OrderBookEngine {
     /// (quoteOrderQty, or a MARKET BUY's quoteBudget); `Int64.max` when uncapped.
     func cap(_ taker: ReferenceOrder, price: Int64) -> Int64 {
         if taker.isQuoteOrder {
-            return Self.clamp(Int128(taker.quoteOrderQty - taker.cumulativeQuoteQty) * Self.scale / Int128(price))
+            let quoteCap = Self.clamp(Int128(taker.quoteOrderQty - taker.cumulativeQuoteQty) * Self.scale / Int128(price))
+            // MARKET SELL by quote: never more base than the ledger reserved (the budget).
+            if taker.side == .sell && taker.quoteBudget > 0 { return min(quoteCap, taker.quoteBudget - taker.cumulativeQty) }
+            return quoteCap
         }
         if taker.matchesAsMarket && taker.side == .buy && taker.quoteBudget > 0 {
             return Self.clamp(Int128(taker.quoteBudget - taker.cumulativeQuoteQty) * Self.scale / Int128(price))
