@@ -89,7 +89,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerService",
-            dependencies: ["LedgerCore", "ServiceKit", "ExchangeProtocol"],
+            dependencies: ["LedgerCore", "ServiceKit", "ExchangeProtocol", .product(name: "Metrics", package: "swift-metrics")],
             path: "Shared/LedgerService"
         ),
         .target(

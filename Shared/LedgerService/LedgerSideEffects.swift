@@ -1,6 +1,7 @@
 import ExchangeProtocol
 import Foundation
 import LedgerCore
+import Metrics
 import ServiceKit
 
 /// What the ledger does outside the log once a batch is durable:
@@ -98,6 +99,12 @@ public struct LedgerSideEffects: SideEffectPlanner {
             lastAuditMs = nowMs
             let audit = Self.audit(processors)
             lastAudit = audit
+            // exchange_ledger_audit_drift{asset} (must be 0) and exchange_ledger_audit_findings.
+            for asset in audit.assets {
+                Gauge(label: "exchange_ledger_audit_drift", dimensions: [("asset", asset.asset)])
+                    .record(Double(asset.drift))
+            }
+            Gauge(label: "exchange_ledger_audit_findings").record(Double(audit.findings.count))
             effects.append(.set(key: Self.auditKey(instance: instance),
                                 value: Self.auditJSON(audit, instance: instance, processors: processors, nowMs: nowMs)))
         }
