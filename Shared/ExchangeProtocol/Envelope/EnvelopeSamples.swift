@@ -17,7 +17,7 @@ public enum EnvelopeSamples {
         """
     static let fundedOrder = """
         {"order":\(placeOrder),"makerCommissionRate":"100000","takerCommissionRate":"75000","reservedAsset":"BTC",
-         "reservedAmount":"100000","quoteBudget":"12345","baseAsset":"BTC","quoteAsset":"USDT"}
+         "reservedAmount":"100000","quoteBudget":"12345","baseAsset":"BTC","quoteAsset":"USDT","baseBudget":"7"}
         """
     /// (payload kind, payload) for each of the 17 payload types.
     public static let payloads: [(String, Exchange_V1_Envelope.OneOf_Payload)] = [
@@ -60,15 +60,17 @@ public enum EnvelopeSamples {
             """))),
         ("deposit", .deposit(try! Exchange_V1_Deposit(jsonString: """
             {"userId":"42","asset":"BTC","amount":"1","txid":"0xabc","network":"BTC","address":"bc1q","confirmations":30,
-             "status":"DEPOSIT_STATUS_CREDITED","time":"2"}
+             "status":"DEPOSIT_STATUS_CREDITED","time":"2","requiredConfirmations":30}
             """))),
         ("withdrawal", .withdrawal(try! Exchange_V1_Withdrawal(jsonString: """
             {"userId":"42","withdrawalId":"w1","action":"WITHDRAWAL_ACTION_FAIL","asset":"ETH","amount":"1","fee":"2",
-             "address":"0x1","network":"ETH","operator":"alice","txid":"0x2","reason":"node down","time":"3"}
+             "address":"0x1","network":"ETH","operator":"alice","txid":"0x2","reason":"node down","time":"3",
+             "state":"FAILED","approvers":["alice"],"requiredApprovals":1}
             """))),
         ("account_admin", .accountAdmin(try! Exchange_V1_AccountAdmin(jsonString: """
             {"userId":"42","action":"ACCOUNT_ACTION_SET_COMMISSION","canTrade":true,"canWithdraw":true,"canDeposit":true,
-             "makerCommissionRate":"1","takerCommissionRate":"2","accountType":"SPOT","operator":"bob","time":"3"}
+             "makerCommissionRate":"1","takerCommissionRate":"2","accountType":"SPOT","operator":"bob","time":"3",
+             "commissionTier":"vip1"}
             """))),
         ("api_key_admin", .apiKeyAdmin(try! Exchange_V1_ApiKeyAdmin(jsonString: """
             {"userId":"42","action":"API_KEY_ACTION_UPDATE","apiKey":"k","keyType":"API_KEY_TYPE_ED25519","encryptedSecret":"AAEC",
