@@ -65,34 +65,17 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
             }
             await producer.close()
 
-            let adminPort = try LoopbackPort.free()
-            let launched = ContinuousClock.now
-            pid = try Spawn.launch(
-                executable: binary,
+            let total = built.records.count
+            let run = try await ServiceBenchRun.start(
+                binary: binary,
                 arguments: [
                     "--event-log", target.eventLogURL, "--redis", redis.url, "--data-dir", work, "--instance", "ledger-bench",
-                    "--admin-port", String(adminPort), "--symbols", catalogPath, "--log-level", "warning",
+                    "--symbols", catalogPath, "--log-level", "warning",
                 ],
-                environment: ProcessInfo.processInfo.environment, logFile: "\(work)/ledger.log")
-            let total = built.records.count
-            var firstApplied: ContinuousClock.Instant?
-            var firstCount = 0
-            var applied = 0
-            let deadline = ContinuousClock.now + .seconds(600)
-            while applied < total && ContinuousClock.now < deadline {
-                if let count = await BenchMatchingServiceCommand.appliedRecords(port: adminPort) {
-                    if firstApplied == nil && count > 0 {
-                        firstApplied = .now
-                        firstCount = count
-                    }
-                    applied = count
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let finished = ContinuousClock.now
-            guard let firstApplied, applied >= total else {
-                throw ValidationError("the ledger applied \(applied) of \(total) records in time; see \(work)/ledger.log")
-            }
+                logFile: "\(work)/ledger.log")
+            pid = run.pid
+            let (firstApplied, firstCount, applied, finished) = try await run.waitUntilApplied(total, what: "records")
+            let launched = run.launched
             let seconds = (finished - firstApplied).seconds
             // The window starts after the first polled batch: count its share of the trades only.
             let timedShare = Double(applied - firstCount) / Double(applied)

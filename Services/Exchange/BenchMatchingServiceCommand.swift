@@ -61,35 +61,16 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             let fillSeconds = (ContinuousClock.now - fillStart).seconds
             await producer.close()
 
-            let adminPort = try LoopbackPort.free()
-            let launched = ContinuousClock.now
-            pid = try Spawn.launch(
-                executable: binary,
+            let run = try await ServiceBenchRun.start(
+                binary: binary,
                 arguments: [
                     "--event-log", target.eventLogURL, "--redis", redis.url, "--data-dir", work, "--instance", "matching-bench",
-                    "--admin-port", String(adminPort), "--symbols", "none", "--log-level", "warning",
+                    "--symbols", "none", "--log-level", "warning",
                 ],
-                environment: ProcessInfo.processInfo.environment, logFile: "\(work)/matching.log")
-
-            // Poll the service's own counter of applied records.
-            var firstApplied: ContinuousClock.Instant?
-            var firstCount = 0
-            var applied = 0
-            let deadline = ContinuousClock.now + .seconds(600)
-            while applied < commands && ContinuousClock.now < deadline {
-                if let count = await Self.appliedRecords(port: adminPort) {
-                    if firstApplied == nil && count > 0 {
-                        firstApplied = .now
-                        firstCount = count
-                    }
-                    applied = count
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let finished = ContinuousClock.now
-            guard let firstApplied, applied >= commands else {
-                throw ValidationError("the service applied \(applied) of \(commands) commands in time; see \(work)/matching.log")
-            }
+                logFile: "\(work)/matching.log")
+            pid = run.pid
+            let (firstApplied, firstCount, applied, finished) = try await run.waitUntilApplied(commands, what: "commands")
+            let launched = run.launched
             let seconds = (finished - firstApplied).seconds
             let partitions = try await target.log.partitionCount(of: Topics.matchingEvents.name)
             let ends = try await target.log.endOffsets((0..<partitions).map { TopicPartition(Topics.matchingEvents.name, $0) })
@@ -211,6 +192,51 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
                 createdAtMs: time, emittedAtMs: time)))
         }
         return out
+    }
+}
+
+/// A service executable started for a benchmark, and its progress read from its own
+/// `exchange_consumer_records` metric.
+struct ServiceBenchRun {
+    let pid: pid_t
+    let adminPort: Int
+    let launched: ContinuousClock.Instant
+    let logFile: String
+
+    /// Launches `binary` with `arguments` plus a free admin port.
+    static func start(binary: String, arguments: [String], logFile: String) async throws -> ServiceBenchRun {
+        let adminPort = try LoopbackPort.free()
+        let launched = ContinuousClock.now
+        let pid = try Spawn.launch(
+            executable: binary, arguments: arguments + ["--admin-port", String(adminPort)],
+            environment: ProcessInfo.processInfo.environment, logFile: logFile)
+        return ServiceBenchRun(pid: pid, adminPort: adminPort, launched: launched, logFile: logFile)
+    }
+
+    /// Polls every 20 ms until `total` records were applied (at most 600 s): when the first
+    /// poll saw records, how many, how many in all, and when the last arrived.
+    func waitUntilApplied(_ total: Int, what: String) async throws
+        -> (first: ContinuousClock.Instant, firstCount: Int, applied: Int, finished: ContinuousClock.Instant)
+    {
+        var firstApplied: ContinuousClock.Instant?
+        var firstCount = 0
+        var applied = 0
+        let deadline = ContinuousClock.now + .seconds(600)
+        while applied < total && ContinuousClock.now < deadline {
+            if let count = await BenchMatchingServiceCommand.appliedRecords(port: adminPort) {
+                if firstApplied == nil && count > 0 {
+                    firstApplied = .now
+                    firstCount = count
+                }
+                applied = count
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let finished = ContinuousClock.now
+        guard let firstApplied, applied >= total else {
+            throw ValidationError("the service applied \(applied) of \(total) \(what) in time; see \(logFile)")
+        }
+        return (firstApplied, firstCount, applied, finished)
     }
 }
 

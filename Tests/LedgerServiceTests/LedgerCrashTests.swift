@@ -35,19 +35,9 @@ struct LedgerCrashTests {
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-crash-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        var cluster: KafkaMockCluster?
-        let log: any EventLog
-        let eventLogURL: String
-        switch backend {
-        case .redis:
-            log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: redis.configuration))
-            eventLogURL = "redis://127.0.0.1:\(redis.port)"
-        case .kafkaMock:
-            let mock = try KafkaMockCluster(brokers: 3)
-            cluster = mock
-            log = try KafkaEventLog(configuration: KafkaMockTestCluster.configuration(mock), mockCluster: mock)
-            eventLogURL = "kafka://\(mock.bootstrapServers)"
-        }
+        let testLog = try await ServiceTestLog(backend, redis: redis)
+        let log = testLog.log
+        let eventLogURL = testLog.url
         try await log.createTopics(Topics.all.map { TopicSpec(name: $0.name, partitions: $0.defaultPartitions) })
         let replies = ReplyCollector(configuration: redis.configuration, channel: Self.routerChannel)
         #expect(try await replies.waitUntilSubscribed(redis.configuration), "reply channel subscription never came up")
@@ -198,8 +188,7 @@ struct LedgerCrashTests {
         print("ledger crash test [\(backend)]: \(requests.count) requests, \(kills) kills, \(trades) trades, \(ledgerState.openOrderCount) open orders, \(partitionStates.count) partitions")
         #expect(kills == chunks - 1)
         #expect(trades > 100, "the workload should trade")
-        await log.shutdown()
-        _ = cluster
+        await testLog.shutdown()
         await redis.teardown()
         for name in ["ledger-lc", "matching-lc"] { try? FileManager.default.removeItem(atPath: "\(dataDir)-\(name).log") }
     }

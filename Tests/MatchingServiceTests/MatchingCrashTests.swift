@@ -34,19 +34,9 @@ struct MatchingCrashTests {
         let catalog = try SymbolCatalog.load(path: catalogPath)
         let redis = try await RedisTestServer.start()
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("matching-crash-\(UUID().uuidString)").path
-        var cluster: KafkaMockCluster?
-        let log: any EventLog
-        let eventLogURL: String
-        switch backend {
-        case .redis:
-            log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: redis.configuration))
-            eventLogURL = "redis://127.0.0.1:\(redis.port)"
-        case .kafkaMock:
-            let mock = try KafkaMockCluster(brokers: 3)
-            cluster = mock
-            log = try KafkaEventLog(configuration: KafkaMockTestCluster.configuration(mock), mockCluster: mock)
-            eventLogURL = "kafka://\(mock.bootstrapServers)"
-        }
+        let testLog = try await ServiceTestLog(backend, redis: redis)
+        let log = testLog.log
+        let eventLogURL = testLog.url
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         try await log.createTopics(Topics.all.map { TopicSpec(name: $0.name, partitions: $0.defaultPartitions) })
 
@@ -168,8 +158,7 @@ struct MatchingCrashTests {
             #expect(stored?.asks.map { [$0.price, $0.quantity] } == depth.asks.map { [$0.price, $0.quantity] })
         }
         await client.close()
-        await log.shutdown()
-        _ = cluster
+        await testLog.shutdown()
         await redis.teardown()
         try? FileManager.default.removeItem(atPath: "\(dataDir).log")
     }

@@ -130,3 +130,31 @@ public final class ReplyCollector: Sendable {
         task.withLock { $0?.cancel() }
     }
 }
+
+/// An event log on `backend` for tests that run service executables: Redis Streams on `redis`, or
+/// a fresh three-broker librdkafka mock cluster (kept alive by this value). `url` is what a
+/// service takes as `--event-log`.
+public struct ServiceTestLog: Sendable {
+    public let log: any EventLog
+    public let url: String
+    private let cluster: KafkaMockCluster?
+
+    public init(_ backend: BackendKind, redis: RedisTestServer) async throws {
+        switch backend {
+        case .redis:
+            log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: redis.configuration))
+            url = "redis://127.0.0.1:\(redis.port)"
+            cluster = nil
+        case .kafkaMock:
+            let mock = try KafkaMockCluster(brokers: 3)
+            log = try KafkaEventLog(configuration: KafkaMockTestCluster.configuration(mock), mockCluster: mock)
+            url = "kafka://\(mock.bootstrapServers)"
+            cluster = mock
+        }
+    }
+
+    public func shutdown() async {
+        await log.shutdown()
+        withExtendedLifetime(cluster) {}
+    }
+}
