@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "MatchingService", targets: ["MatchingService"]),
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "ExchangeSecurity", targets: ["ExchangeSecurity"]),
+        .library(name: "OrderRouterCore", targets: ["OrderRouterCore"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -86,6 +87,17 @@ let package = Package(
             ],
             path: "Shared/Security"
         ),
+        // The Binance REST API: routing, signatures, rate limits, filters, the order flow; the
+        // `order-router` executable and the router benchmark run it, tests drive it directly.
+        .target(
+            name: "OrderRouterCore",
+            dependencies: [
+                "ExchangeProtocol", "ExchangeSecurity", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/OrderRouterCore"
+        ),
         .target(
             name: "Messaging",
             dependencies: [
@@ -123,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "OrderRouter",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "OrderRouterCore", "ExchangeSecurity", "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -133,6 +145,7 @@ let package = Package(
             name: "ExchangeCLI",
             dependencies: [
                 "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore",
+                "OrderRouterCore", "ExchangeSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,6 +161,17 @@ let package = Package(
             name: "MatchingServiceTests",
             dependencies: ["MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/MatchingServiceTests"
+        ),
+        .testTarget(
+            name: "OrderRouterTests",
+            dependencies: [
+                "OrderRouterCore", "ExchangeSecurity", "ExchangeProtocol", "Messaging", "ExchangeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Tests/OrderRouterTests"
         ),
         .testTarget(name: "SecurityTests", dependencies: ["ExchangeSecurity"], path: "Tests/SecurityTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),

@@ -6,7 +6,7 @@ struct ExchangeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchange",
         abstract: "Operator CLI of the Binance-compatible exchange.",
-        subcommands: [UpCommand.self, TailCommand.self, TopicsCommand.self, KafkaMockCommand.self, BenchCommand.self])
+        subcommands: [UpCommand.self, AdminCommand.self, TailCommand.self, TopicsCommand.self, KafkaMockCommand.self, BenchCommand.self])
 }
 
 /// `exchange bench ...`: benchmarks that print JSON.
