@@ -112,3 +112,41 @@ import Testing
         #expect(APIError.invalidSignature.body == #"{"code":-1022,"msg":"Signature for this request is not valid."}"#)
     }
 }
+
+/// `exchange admin symbols import` on a real exchangeInfo capture's shape.
+@Suite struct SymbolImportTests {
+    static let capture = """
+    https://api.binance.com/api/v3/exchangeInfo -> 1633998511.132921: {"timezone":"UTC","serverTime":1633998511098,"rateLimits":[],"exchangeFilters":[{"filterType":"EXCHANGE_MAX_NUM_ORDERS","maxNumOrders":1000}],"symbols":[{"symbol":"ETHBTC","status":"TRADING","baseAsset":"ETH","baseAssetPrecision":8,"quoteAsset":"BTC","quotePrecision":8,"quoteAssetPrecision":8,"baseCommissionPrecision":8,"quoteCommissionPrecision":8,"orderTypes":["LIMIT","LIMIT_MAKER","MARKET","STOP_LOSS_LIMIT","TAKE_PROFIT_LIMIT"],"icebergAllowed":true,"ocoAllowed":true,"quoteOrderQtyMarketAllowed":true,"isSpotTradingAllowed":true,"isMarginTradingAllowed":true,"filters":[{"filterType":"PRICE_FILTER","minPrice":"0.00000100","maxPrice":"922327.00000000","tickSize":"0.00000100"},{"filterType":"PERCENT_PRICE","multiplierUp":"5","multiplierDown":"0.2","avgPriceMins":5},{"filterType":"LOT_SIZE","minQty":"0.00010000","maxQty":"100000.00000000","stepSize":"0.00010000"},{"filterType":"MIN_NOTIONAL","minNotional":"0.00010000","applyToMarket":true,"avgPriceMins":5},{"filterType":"ICEBERG_PARTS","limit":10},{"filterType":"MARKET_LOT_SIZE","minQty":"0.00000000","maxQty":"873.90727776","stepSize":"0.00000000"},{"filterType":"MAX_NUM_ORDERS","maxNumOrders":200},{"filterType":"MAX_NUM_ALGO_ORDERS","maxNumAlgoOrders":5}],"permissions":["SPOT","MARGIN"]},{"symbol":"LTCBTC","status":"TRADING","baseAsset":"LTC","quoteAsset":"BTC","filters":[]}]}
+    """
+
+    @Test func importsEveryFieldKeepsOthersAndServesThemBack() throws {
+        let existing = #"{"symbols":[{"symbol":"NKNUSDT","baseAsset":"NKN","quoteAsset":"USDT","venue":"binance","defaultSelfTradePreventionMode":"EXPIRE_TAKER"}]}"#
+        let result = try SymbolImport.merge(exchangeInfo: Data(Self.capture.utf8), only: ["ETHBTC"], venue: .internal, existing: Data(existing.utf8))
+        #expect(result.imported == ["ETHBTC"] && result.total == 2)
+        let catalog = try SymbolCatalog(json: result.json)
+        #expect(catalog["NKNUSDT"]?.venue == .binance && catalog["NKNUSDT"]?.defaultSelfTradePreventionMode == .expireTaker)
+        let eth = try #require(catalog["ETHBTC"])
+        #expect(eth.venue == .internal && eth.info.filters.count == 8 && eth.info.permissionSets == [["SPOT", "MARGIN"]])
+        #expect(eth.info.orderTypes == [.limit, .limitMaker, .market, .stopLossLimit, .takeProfitLimit])
+        #expect(try ExchangeFiltersFile.parse(result.json).first?.maxNumOrders == 1000)
+        // The filters come back in exchangeInfo exactly as imported.
+        var w = JSONWriter()
+        OrderRouterAPI.write(eth.info.filters[1], to: &w)
+        OrderRouterAPI.write(eth.info.filters[3], to: &w)
+        #expect(w.text == #"{"filterType":"PERCENT_PRICE","multiplierUp":"5","multiplierDown":"0.2","avgPriceMins":5},{"filterType":"MIN_NOTIONAL","minNotional":"0.00010000","applyToMarket":true,"avgPriceMins":5}"#)
+        let rules = try SymbolRules(eth)
+        #expect(rules.check(.init(side: .buy, type: .limit, quantity: Fixed8("0.00015")!, price: Fixed8("0.05")!), referencePrice: nil) == .filterFailure("LOT_SIZE"))
+        #expect(throws: SymbolCatalog.CatalogError.self) {
+            try SymbolImport.merge(exchangeInfo: Data(Self.capture.utf8), only: ["NOPE"], venue: .internal, existing: nil)
+        }
+    }
+
+    @Test func theShippedCatalogueLoads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("deploy/symbols.json")
+        let data = try Data(contentsOf: url)
+        let catalog = try SymbolCatalog(json: data)
+        for config in catalog.symbols.values { _ = try SymbolRules(config) }
+        #expect(catalog["BTCUSDT"]?.info.filters.contains { $0.filterType == "LOT_SIZE" } == true)
+    }
+}

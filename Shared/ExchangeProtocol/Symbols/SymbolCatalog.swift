@@ -108,6 +108,6 @@ public struct SymbolCatalog: Sendable, Equatable {
 
     public struct CatalogError: Error, CustomStringConvertible {
         public var description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 }
