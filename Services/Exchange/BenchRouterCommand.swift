@@ -52,7 +52,7 @@ struct BenchRouterCommand: AsyncParsableCommand {
         limits.requestWeightPerMinute = Int.max / 4
         limits.rawRequestsPer5Minutes = Int.max / 4
         let catalog = try SymbolCatalog.load(path: "deploy/symbols.json")
-        let pool = RedisPool(configuration: redisConfiguration, size: 4)
+        let pool = RedisPool(configuration: redisConfiguration, size: 8)
         var logger = Logger(label: "bench-router")
         logger.logLevel = .warning
         let api = try OrderRouterAPI(

@@ -82,10 +82,14 @@ struct UpCommand: AsyncParsableCommand {
         ]
         let symbolsPath = URL(fileURLWithPath: symbols).standardizedFileURL.path
         _ = try SymbolCatalog.load(path: symbolsPath)  // refuse to start every service on a bad catalogue
-        let environment = [
+        var environment = [
             "EXCHANGE_EVENT_LOG": endpoint.description, "EXCHANGE_REDIS": redisURL,
             "EXCHANGE_DATA_DIR": dataDir, "EXCHANGE_LOG_FORMAT": logFormat, "EXCHANGE_SYMBOLS": symbolsPath,
         ]
+        // The master key that opens sealed API-key secrets (order-router, ledger), passed through when set.
+        for name in ["EXCHANGE_MASTER_KEY", "EXCHANGE_MASTER_KEY_FILE"] {
+            if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { environment[name] = value }
+        }
         children.append(Startup(endpoint: endpoint, demo: demo, logger: logger))
         for service in services {
             let envName = "EXCHANGE_\(service.name.uppercased().replacingOccurrences(of: "-", with: "_"))_ADMIN_PORT"

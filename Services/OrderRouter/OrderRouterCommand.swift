@@ -56,7 +56,7 @@ struct OrderRouterCommand: AsyncParsableCommand {
                     context.logger.warning("no EXCHANGE_MASTER_KEY / EXCHANGE_MASTER_KEY_FILE: HMAC keys cannot be verified (Ed25519 and RSA keys work)")
                 }
                 let producer = try await context.eventLog.makeProducer()
-                let pool = RedisPool(configuration: redisConfiguration, size: 4)
+                let pool = RedisPool(configuration: redisConfiguration, size: 8)
                 let router = try OrderRouterAPI(
                     configuration: routerConfiguration, catalog: catalog, exchangeFilters: exchangeFilters, redis: pool,
                     producer: producer, masterKey: masterKey, logger: context.logger)

@@ -42,11 +42,15 @@ import Testing
                 var l = Exchange_V1_PriceLevel(); l.price = price; l.quantity = qty; book.bids.append(l)
             }
             var ask = Exchange_V1_PriceLevel(); ask.price = 4_000_100_000_000; ask.quantity = 1_200_000_000; book.asks.append(ask)
+            let far = "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=GTC&quantity=0.001&price=300000"
+            #expect(await h.signed("POST", "/api/v3/order/test", far).body == "{}")  // no reference price yet
             try await h.set(RedisNames.depthSnapshot(symbol: "BTCUSDT"), book)
+            // Mid 40000.50: x5 is 200002.50.
+            #expect(await h.signed("POST", "/api/v3/order/test", far).body == APIError.filterFailure("PERCENT_PRICE").body)
             let depth = await h.get("/api/v3/depth", "symbol=BTCUSDT&limit=1")
             #expect(depth.body == #"{"lastUpdateId":1027024,"bids":[["40000.00000000","431.00000000"]],"asks":[["40001.00000000","12.00000000"]]}"#)
-            #expect(depth.header("X-MBX-USED-WEIGHT-1M") == "5")
-            #expect(await h.get("/api/v3/depth", "symbol=BTCUSDT&limit=1000").header("X-MBX-USED-WEIGHT-1M") == "55")
+            #expect(depth.header("X-MBX-USED-WEIGHT-1M") == "7")  // 2 order/test + 5
+            #expect(await h.get("/api/v3/depth", "symbol=BTCUSDT&limit=1000").header("X-MBX-USED-WEIGHT-1M") == "57")
         }
     }
 
@@ -298,6 +302,7 @@ import Testing
             let rejected = await h.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=1")
             #expect(rejected.status == 400 && rejected.body == #"{"code":-2010,"msg":"Account has insufficient balance for requested action."}"#)
             let silent = await h.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=1&newClientOrderId=silent")
+            #expect(silent.status == 503)
             #expect(silent.body == #"{"code":-1007,"msg":"Timeout waiting for response from backend server. Send status unknown; execution status unknown."}"#)
         }
     }
@@ -332,11 +337,11 @@ import Testing
             for _ in 0..<3 { #expect(await h.get("/api/v3/ping").status == 200) }
             let limited = await h.get("/api/v3/ping")
             #expect(limited.status == 429 && limited.header("Retry-After") == "40" && limited.header("X-MBX-USED-WEIGHT-1M") == "4")
-            #expect(limited.body == #"{"code":-1003,"msg":"Too many requests; current limit of IP(127.0.0.1) request weight per 1 MINUTE is 3. Please use WebSocket Streams for live updates to avoid polling the API."}"#)
+            #expect(limited.body == #"{"code":-1003,"msg":"Too much request weight used; current limit is 3 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."}"#)
             #expect(await h.get("/api/v3/ping").status == 429)
             let banned = await h.get("/api/v3/ping")
             #expect(banned.status == 418 && banned.header("Retry-After") == "120")
-            #expect(banned.body.hasPrefix(#"{"code":-1003,"msg":"Way too many requests; IP(127.0.0.1) banned until "#))
+            #expect(banned.body.hasPrefix(#"{"code":-1003,"msg":"Way too much request weight used; IP banned until "#))
             // Another IP is unaffected; the ban outlives the weight window.
             #expect(await h.get("/api/v3/ping", ip: "10.1.1.1").status == 200)
             h.advance(ms: 60_000)

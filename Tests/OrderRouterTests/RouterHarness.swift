@@ -52,11 +52,13 @@ final class RouterHarness: Sendable {
         var notional = SymbolFilter(filterType: "NOTIONAL")
         notional.minNotional = "5.00000000"; notional.applyMinToMarket = true; notional.maxNotional = "9000000.00000000"
         notional.applyMaxToMarket = false; notional.avgPriceMins = 5
+        var percent = SymbolFilter(filterType: "PERCENT_PRICE")
+        percent.multiplierUp = "5"; percent.multiplierDown = "0.2"; percent.avgPriceMins = 5
         var maxOrders = SymbolFilter(filterType: "MAX_NUM_ORDERS")
         maxOrders.maxNumOrders = 3
         return SymbolCatalog([
             SymbolConfig(symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT",
-                         info: SymbolExchangeInfo(filters: [price, lot, notional, maxOrders])),
+                         info: SymbolExchangeInfo(filters: [price, percent, lot, notional, maxOrders])),
             SymbolConfig(symbol: "ETHBTC", status: "BREAK", baseAsset: "ETH", quoteAsset: "BTC"),
         ])
     }

@@ -208,7 +208,9 @@ enum OrderResponses {
                 newResult = "FAILURE"
                 newJSON = error(newRejection)
             }
-        } else if cancelOK || request.mode == .allowFailure {
+        } else if outcome.events.contains(where: {
+            if case .orderUpdate(let u) = $0.payload { return u.orderID == request.place.orderID } else { return false }
+        }) {
             var w = JSONWriter()
             if responseType == .ack {
                 w.raw(ack(request.place, transactTime: request.place.receivedAtMs))
@@ -222,7 +224,8 @@ enum OrderResponses {
         let newOK = newResult == "SUCCESS"
         if cancelOK && newOK { return body }
         if !cancelOK && !newOK { throw APIError(code: -2022, msg: "Order cancel-replace failed.", dataJSON: body) }
-        throw APIError(code: -2021, msg: "Order cancel-replace partially failed.", dataJSON: body)
+        // Binance answers a partial success with HTTP 409.
+        throw APIError(status: 409, code: -2021, msg: "Order cancel-replace partially failed.", dataJSON: body)
     }
 
     static func quoted(_ text: String) -> String {

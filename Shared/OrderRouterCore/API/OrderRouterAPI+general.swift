@@ -190,9 +190,9 @@ extension OrderRouterAPI {
     }
 
     /// The price the percent-price filters and market notional compare with: the snapshot's mid
-    /// (or its one side), nil when the book is empty or there is no snapshot.
-    func referencePrice(symbol: String) async throws -> Fixed8? {
-        guard let snapshot = try await store.depth(symbol: symbol) else { return nil }
+    /// (or its one side), nil when the book is empty or there is no snapshot. (Binance uses the
+    /// average trade price over `avgPriceMins`; the router has no trade history yet.)
+    static func referencePrice(of snapshot: Exchange_V1_BookDelta) -> Fixed8? {
         switch (snapshot.bids.first?.price, snapshot.asks.first?.price) {
         case (let bid?, let ask?): return Fixed8(raw: bid / 2 + ask / 2 + (bid % 2 + ask % 2) / 2)
         case (let bid?, nil): return Fixed8(raw: bid)

@@ -103,18 +103,21 @@ extension OrderRouterAPI {
         return NewOrder(place: place, responseType: response, candidate: candidate, rules: rules)
     }
 
-    /// Runs the symbol and exchange filters (open-order counts from the ledger's projection).
-    func checkFilters(_ order: NewOrder, userID: UInt64) async throws {
-        let reference = try await referencePrice(symbol: order.rules.config.symbol)
+    /// Checks the account (exists, can trade) and runs the symbol and exchange filters, reading
+    /// the account, the depth snapshot and the open orders in one Redis round trip.
+    func checkAccountAndFilters(_ order: NewOrder, userID: UInt64) async throws -> Exchange_V1_AccountAdmin {
+        let needsOpen = order.rules.maxNumOrders != nil || order.rules.maxNumAlgoOrders != nil || order.rules.maxNumIcebergOrders != nil
+            || exchangeRules.maxNumOrders != nil || exchangeRules.maxNumAlgoOrders != nil
+        let context = try await store.orderContext(userID: userID, symbol: order.rules.config.symbol, withOpenOrders: needsOpen)
+        guard let account = context.account else { throw APIError.rejectedAPIKey }
+        guard account.canTrade else { throw APIError.tradingDisabled }
+        let reference = context.depth.flatMap(Self.referencePrice(of:))
         var counts: SymbolRules.OpenCounts?
         var total = 0
         var totalAlgo = 0
-        if order.rules.maxNumOrders != nil || order.rules.maxNumAlgoOrders != nil || order.rules.maxNumIcebergOrders != nil
-            || exchangeRules.maxNumOrders != nil || exchangeRules.maxNumAlgoOrders != nil
-        {
-            let open = try await store.openOrders(userID: userID)
+        if needsOpen {
             var c = SymbolRules.OpenCounts(onSymbol: 0, algoOnSymbol: 0, icebergOnSymbol: 0)
-            for o in open {
+            for o in context.openOrders {
                 let algo = [.stopLoss, .stopLossLimit, .takeProfit, .takeProfitLimit].contains(OrderType(proto: o.type))
                 total += 1
                 if algo { totalAlgo += 1 }
@@ -128,12 +131,6 @@ extension OrderRouterAPI {
         if let error = order.rules.check(order.candidate, referencePrice: reference, open: counts) { throw error }
         let isAlgo = [.stopLoss, .stopLossLimit, .takeProfit, .takeProfitLimit].contains(order.candidate.type)
         if let error = exchangeRules.check(openOrders: total, openAlgoOrders: totalAlgo, isAlgo: isAlgo) { throw error }
-    }
-
-    /// The account must exist and be allowed to trade.
-    func checkCanTrade(userID: UInt64) async throws -> Exchange_V1_AccountAdmin {
-        guard let account = try await store.account(userID: userID) else { throw APIError.rejectedAPIKey }
-        guard account.canTrade else { throw APIError.tradingDisabled }
         return account
     }
 
@@ -142,8 +139,7 @@ extension OrderRouterAPI {
         var order = try await parseNewOrder(&call, nowMs: call.nowMs)
         let computeCommissionRates = test ? (try call.parameters.boolean("computeCommissionRates").value() ?? false) : false
         try call.finish()
-        let account = try await checkCanTrade(userID: call.userID)
-        try await checkFilters(order, userID: call.userID)
+        let account = try await checkAccountAndFilters(order, userID: call.userID)
         order.place.userID = call.userID
         if test {
             guard computeCommissionRates else { return "{}" }
@@ -304,8 +300,7 @@ extension OrderRouterAPI {
             &call, symbol: order.rules.config.symbol, idName: "cancelOrderId", clientName: "cancelOrigClientOrderId",
             newClientName: "cancelNewClientOrderId")
         try call.finish()
-        _ = try await checkCanTrade(userID: call.userID)
-        try await checkFilters(order, userID: call.userID)
+        _ = try await checkAccountAndFilters(order, userID: call.userID)
         order.place.userID = call.userID
         order.place.orderID = nextOrderID(nowMs: call.nowMs)
         var request = Exchange_V1_CancelReplaceOrder()

@@ -36,8 +36,9 @@ public struct APIError: Error, Sendable, Equatable {
 
     public static let unknown = APIError(status: 500, code: -1000, msg: "An unknown error occurred while processing the request.")
     public static let unauthorized = APIError(status: 401, code: -1002, msg: "You are not authorized to execute this request.")
+    /// A 5xx, as Binance sends it: the request was appended, so its execution status is unknown.
     public static let timeout = APIError(
-        status: 408, code: -1007,
+        status: 503, code: -1007,
         msg: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.")
     public static func tooManyOrders(limit: Int, interval: String) -> APIError {
         APIError(status: 429, code: -1015, msg: "Too many new orders; current limit is \(limit) orders per \(interval).")

@@ -103,7 +103,7 @@ public struct RateLimiter: Sendable {
             let until = nowMs + values[1]
             var error = APIError(
                 status: 418, code: -1003,
-                msg: "Way too many requests; IP(\(ip)) banned until \(until). Please use WebSocket Streams for live updates to avoid bans.")
+                msg: "Way too much request weight used; IP banned until \(until). Please use WebSocket Streams for live updates to avoid bans.")
             error.headers = [("Retry-After", String((values[1] + 999) / 1000))]
             return .banned(untilMs: until, error: error)
         default:
@@ -113,10 +113,10 @@ public struct RateLimiter: Sendable {
             var error = weightOver
                 ? APIError(
                     status: 429, code: -1003,
-                    msg: "Too many requests; current limit of IP(\(ip)) request weight per 1 MINUTE is \(limits.requestWeightPerMinute). Please use WebSocket Streams for live updates to avoid polling the API.")
+                    msg: "Too much request weight used; current limit is \(limits.requestWeightPerMinute) request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.")
                 : APIError(
                     status: 429, code: -1003,
-                    msg: "Too many requests; current limit of IP(\(ip)) raw requests per 5 MINUTE is \(limits.rawRequestsPer5Minutes).")
+                    msg: "Too many requests; current limit is \(limits.rawRequestsPer5Minutes) requests per 5 MINUTE.")
             error.headers = [("Retry-After", String(retry))]
             return .limited(usedWeight: values[1], retryAfterSeconds: retry, error: error)
         }

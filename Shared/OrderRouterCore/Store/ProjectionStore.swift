@@ -56,6 +56,25 @@ public struct ProjectionStore: Sendable {
         try await message(RedisNames.depthSnapshot(symbol: symbol))
     }
 
+    /// What a new order is checked against, in one round trip: the account, the symbol's depth
+    /// snapshot (reference price) and, when `withOpenOrders`, the user's open orders.
+    public func orderContext(userID: UInt64, symbol: String, withOpenOrders: Bool) async throws
+        -> (account: Exchange_V1_AccountAdmin?, depth: Exchange_V1_BookDelta?, openOrders: [Exchange_V1_OrderUpdate])
+    {
+        var commands: [[RedisArgument]] = [
+            ["GET", RedisArgument(RedisNames.account(userID: userID))], ["GET", RedisArgument(RedisNames.depthSnapshot(symbol: symbol))],
+        ]
+        if withOpenOrders { commands.append(["HVALS", RedisArgument(RedisNames.openOrders(userID: userID))]) }
+        let replies = try await redis.next().pipeline(commands)
+        for reply in replies { try reply.throwingOnError() }
+        let account = try replies[0].bytes.map { try Exchange_V1_AccountAdmin(serializedBytes: $0) }
+        let depth = try replies[1].bytes.map { try Exchange_V1_BookDelta(serializedBytes: $0) }
+        let open = withOpenOrders
+            ? try (replies[2].array ?? []).compactMap { item in try item.bytes.map { try Exchange_V1_OrderUpdate(serializedBytes: $0) } }
+            : []
+        return (account, depth, open)
+    }
+
     // MARK: listenKeys (router-owned)
 
     public static let listenKeyTTLSeconds = 3600
