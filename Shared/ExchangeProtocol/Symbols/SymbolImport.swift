@@ -11,9 +11,13 @@ public enum SymbolImport {
     public static func merge(exchangeInfo raw: Data, only: [String]?, venue: SymbolVenue, existing: Data?) throws
         -> (json: Data, imported: [String], total: Int)
     {
-        // Captures like ../shared/fixtures carry "URL -> time: " before the JSON.
-        guard let start = raw.firstIndex(of: UInt8(ascii: "{")) else { throw SymbolCatalog.CatalogError("no JSON object in the exchangeInfo file") }
-        let info = try JSONDecoder().decode(Catalogue.self, from: raw[start...])
+        // Captures like ../shared/fixtures carry "URL -> time: " before the JSON and other records on
+        // later lines: the answer is the first line holding a JSON object, from its first `{`.
+        guard let start = raw.firstIndex(of: UInt8(ascii: "{")) else {
+            throw SymbolCatalog.CatalogError("no JSON object in the exchangeInfo file")
+        }
+        let end = raw[start...].firstIndex(of: UInt8(ascii: "\n")) ?? raw.endIndex
+        let info = try JSONDecoder().decode(Catalogue.self, from: raw[start..<end])
         var wanted = info.symbols
         if let only {
             let names = Set(only)
