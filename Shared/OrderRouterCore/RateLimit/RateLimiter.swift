@@ -45,7 +45,12 @@ public struct RateLimiter: Sendable {
     // KEYS: weight counter, raw counter, ban key, violations counter, ban level
     // ARGV: weight, weight ttl ms, raw ttl ms, weight limit, raw limit, violations before ban,
     //       first ban ms, max ban ms, now ms
+    //
+    // The counters are not written to the AOF or replicas (`set_repl(REPL_NONE)`): they are
+    // ephemeral like Binance's, and on the event log's Redis (`appendfsync always`) every
+    // propagated write would cost each request an fsync.
     static let ipScript = RedisScript("""
+    redis.set_repl(redis.REPL_NONE)
     local ban = redis.call('PTTL', KEYS[3])
     if ban > 0 then return {-2, ban, 0} end
     local w = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -72,6 +77,7 @@ public struct RateLimiter: Sendable {
 
     // KEYS: 10 s counter, day counter. ARGV: 10 s ttl ms, day ttl ms, 10 s limit, day limit.
     static let orderScript = RedisScript("""
+    redis.set_repl(redis.REPL_NONE)
     local a = redis.call('INCR', KEYS[1])
     if a == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
     local b = redis.call('INCR', KEYS[2])
