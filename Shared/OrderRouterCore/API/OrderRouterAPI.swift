@@ -155,7 +155,11 @@ public final class OrderRouterAPI: Sendable {
             var parameters = (try? parsed.get()) ?? RequestParameters()
             var probe = parameters
             let weight = route.weight(&probe)
-            switch try await limiter.checkIP(request.clientIP, weight: weight, nowMs: nowMicros / 1000) {
+            // The API-key record is fetched in the same round trip as the IP counts.
+            let apiKeyHeader = route.security == .none ? nil : request.headers["x-mbx-apikey"].flatMap { Authenticator.isWellFormed($0) ? $0 : nil }
+            let (decision, keyRecord) = try await limiter.checkIP(
+                request.clientIP, weight: weight, nowMs: nowMicros / 1000, alsoGet: apiKeyHeader.map(RedisNames.apiKey))
+            switch decision {
             case .allowed(let used):
                 headers += [("X-MBX-USED-WEIGHT-1M", String(used)), ("x-mbx-used-weight", String(used))]
             case .limited(let used, _, let error):
@@ -167,7 +171,10 @@ public final class OrderRouterAPI: Sendable {
             if case .failure(let error) = parsed { return respond(error, headers: headers) }
             var caller: Caller?
             if route.security != .none {
-                switch try await authenticator.authenticate(request, parameters: &parameters, security: route.security, nowMicros: nowMicros) {
+                let prefetched = try keyRecord.map { reply in try reply.bytes.map { try Exchange_V1_ApiKeyAdmin(serializedBytes: $0) } }
+                switch try await authenticator.authenticate(
+                    request, parameters: &parameters, security: route.security, nowMicros: nowMicros, prefetched: prefetched)
+                {
                 case .success(let c): caller = c
                 case .failure(let error): return respond(error, headers: headers)
                 }

@@ -89,6 +89,14 @@ public struct RateLimiter: Sendable {
 
     /// Counts `weight` and one raw request for `ip` at `nowMs`.
     public func checkIP(_ ip: String, weight: Int, nowMs: Int64) async throws -> RateLimitDecision {
+        try await checkIP(ip, weight: weight, nowMs: nowMs, alsoGet: nil).decision
+    }
+
+    /// Counts like `checkIP` and, in the same round trip, reads `alsoGet` (the caller's API-key
+    /// record, needed next unless the IP is refused).
+    public func checkIP(_ ip: String, weight: Int, nowMs: Int64, alsoGet: String?) async throws
+        -> (decision: RateLimitDecision, value: RedisReply?)
+    {
         let minute = nowMs / 60_000
         let five = nowMs / 300_000
         let keys: [RedisArgument] = [
@@ -100,7 +108,28 @@ public struct RateLimiter: Sendable {
             RedisArgument(limits.rawRequestsPer5Minutes), RedisArgument(limits.violationsBeforeBan), RedisArgument(Int(limits.firstBanMs)),
             RedisArgument(Int(limits.maxBanMs)), RedisArgument(Int(nowMs)),
         ]
-        let reply = try await redis.next().eval(Self.ipScript, keys: keys, args: args).throwingOnError()
+        let client = redis.next()
+        var reply: RedisReply
+        var value: RedisReply?
+        if let alsoGet {
+            let replies = try await client.pipeline([
+                ["EVALSHA", RedisArgument(Self.ipScript.sha1), RedisArgument(keys.count)] + keys + args, ["GET", RedisArgument(alsoGet)],
+            ])
+            reply = replies[0]
+            value = try replies[1].throwingOnError()
+            // Not cached yet (first use, or after a restart): EVAL loads it; the counts were not touched.
+            if let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") {
+                reply = try await client.eval(Self.ipScript, keys: keys, args: args)
+            }
+        } else {
+            reply = try await client.eval(Self.ipScript, keys: keys, args: args)
+        }
+        try reply.throwingOnError()
+        let decision = try decide(reply, ip: ip, nowMs: nowMs)
+        return (decision, value)
+    }
+
+    private func decide(_ reply: RedisReply, ip: String, nowMs: Int64) throws -> RateLimitDecision {
         let values = reply.integers
         guard values.count == 3 else { throw RouterFault("rate-limit script answered \(reply)") }
         switch values[0] {

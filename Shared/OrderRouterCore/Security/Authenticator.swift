@@ -37,8 +37,10 @@ public final class Authenticator: Sendable {
     }
 
     /// The caller, or Binance's error. `parameters` must already hold the request's parameters.
+    /// `prefetched` is the `apikey:` record when the caller already read it (`.some(nil)`: absent).
     public func authenticate(
-        _ request: APIRequest, parameters: inout RequestParameters, security: SecurityType, nowMicros: Int64
+        _ request: APIRequest, parameters: inout RequestParameters, security: SecurityType, nowMicros: Int64,
+        prefetched: Exchange_V1_ApiKeyAdmin?? = nil
     ) async throws -> Result<Caller, APIError> {
         guard let apiKey = request.headers["x-mbx-apikey"], Self.isWellFormed(apiKey) else { return .failure(.badAPIKeyFormat) }
         var timestamp: TimestampRule?
@@ -49,7 +51,7 @@ public final class Authenticator: Sendable {
             case .failure(let error): return .failure(error)
             }
             guard let signature = parameters.signature, !signature.isEmpty else { return .failure(.mandatory("signature")) }
-            guard let record = try await store.apiKey(apiKey) else { return .failure(.rejectedAPIKey) }
+            guard let record = try await record(apiKey, prefetched) else { return .failure(.rejectedAPIKey) }
             guard let scheme = try scheme(for: record, apiKey: apiKey) else { return .failure(.rejectedAPIKey) }
             // A base64 `+` sent unencoded arrives as a space after form decoding.
             let given = scheme.isHMAC ? signature : signature.replacingSpaces()
@@ -59,8 +61,13 @@ public final class Authenticator: Sendable {
             if let error = timestamp!.check(nowMicros: nowMicros) { return .failure(error) }
             return authorize(record, apiKey: apiKey, request: request, security: security, timestamp: timestamp)
         }
-        guard let record = try await store.apiKey(apiKey) else { return .failure(.rejectedAPIKey) }
+        guard let record = try await record(apiKey, prefetched) else { return .failure(.rejectedAPIKey) }
         return authorize(record, apiKey: apiKey, request: request, security: security, timestamp: nil)
+    }
+
+    private func record(_ apiKey: String, _ prefetched: Exchange_V1_ApiKeyAdmin??) async throws -> Exchange_V1_ApiKeyAdmin? {
+        if let prefetched { return prefetched }
+        return try await store.apiKey(apiKey)
     }
 
     private func authorize(
