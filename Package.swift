@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerService", targets: ["LedgerService"]),
         .library(name: "ExchangeSecurity", targets: ["ExchangeSecurity"]),
+        .library(name: "OrderRouterCore", targets: ["OrderRouterCore"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -87,6 +88,17 @@ let package = Package(
             ],
             path: "Shared/Security"
         ),
+        // The Binance REST API: routing, signatures, rate limits, filters, the order flow; the
+        // `order-router` executable and the router benchmark run it, tests drive it directly.
+        .target(
+            name: "OrderRouterCore",
+            dependencies: [
+                "ExchangeProtocol", "ExchangeSecurity", "Messaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/OrderRouterCore"
+        ),
         .target(
             name: "LedgerService",
             dependencies: ["LedgerCore", "ServiceKit", "ExchangeProtocol", .product(name: "Metrics", package: "swift-metrics")],
@@ -129,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "OrderRouter",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "OrderRouterCore", "ExchangeSecurity", "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -138,7 +150,8 @@ let package = Package(
         .executableTarget(
             name: "ExchangeCLI",
             dependencies: [
-                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore", "LedgerService", "ExchangeSecurity",
+                "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore",
+                "LedgerService", "OrderRouterCore", "ExchangeSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,6 +172,17 @@ let package = Package(
             name: "LedgerServiceTests",
             dependencies: ["LedgerService", "LedgerCore", "MatchingService", "MatchingEngine", "ServiceKit", "Messaging", "ExchangeProtocol", "ExchangeTestSupport"],
             path: "Tests/LedgerServiceTests"
+        ),
+        .testTarget(
+            name: "OrderRouterTests",
+            dependencies: [
+                "OrderRouterCore", "ExchangeSecurity", "ExchangeProtocol", "Messaging", "ExchangeTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Tests/OrderRouterTests"
         ),
         .testTarget(name: "SecurityTests", dependencies: ["ExchangeSecurity"], path: "Tests/SecurityTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),

@@ -87,7 +87,11 @@ struct UpCommand: AsyncParsableCommand {
             "EXCHANGE_EVENT_LOG": endpoint.description, "EXCHANGE_REDIS": redisURL,
             "EXCHANGE_DATA_DIR": dataDir, "EXCHANGE_LOG_FORMAT": logFormat, "EXCHANGE_SYMBOLS": symbolsPath,
         ]
-        // The master key that seals API-key secrets: the operator's, else one kept in the data dir.
+        // The master key that seals API-key secrets (order-router, ledger, demo setup): the
+        // operator's, passed through, else one generated once and kept in the data dir.
+        for name in ["EXCHANGE_MASTER_KEY", "EXCHANGE_MASTER_KEY_FILE"] {
+            if let value = ProcessInfo.processInfo.environment[name], !value.isEmpty { environment[name] = value }
+        }
         let master: MasterKey
         if let given = try MasterKey.fromEnvironment() {
             master = given

@@ -9,8 +9,8 @@ public enum SymbolVenue: String, Sendable, Codable {
 }
 
 /// One symbol as the operator configures it: Binance's exchangeInfo `symbols[]` entry (same field
-/// names, so an exchangeInfo answer can be served from it) plus `venue`. Fields not listed here
-/// are ignored by the decoder; the services that need them add them.
+/// names, so an exchangeInfo answer can be served from it) plus `venue`. The exchangeInfo fields
+/// the matching service does not need live in `info` (flattened into the same JSON object).
 public struct SymbolConfig: Sendable, Codable, Equatable {
     public var symbol: String
     public var status: String
@@ -19,11 +19,14 @@ public struct SymbolConfig: Sendable, Codable, Equatable {
     public var venue: SymbolVenue
     public var defaultSelfTradePreventionMode: SelfTradePreventionMode
     public var allowedSelfTradePreventionModes: [SelfTradePreventionMode]
+    /// Every other exchangeInfo field (precisions, order types, flags, filters, permissions).
+    public var info: SymbolExchangeInfo
 
     public init(
         symbol: String, status: String = "TRADING", baseAsset: String, quoteAsset: String, venue: SymbolVenue = .internal,
         defaultSelfTradePreventionMode: SelfTradePreventionMode = .expireMaker,
-        allowedSelfTradePreventionModes: [SelfTradePreventionMode] = [.expireTaker, .expireMaker, .expireBoth]
+        allowedSelfTradePreventionModes: [SelfTradePreventionMode] = [.expireTaker, .expireMaker, .expireBoth],
+        info: SymbolExchangeInfo = SymbolExchangeInfo()
     ) {
         self.symbol = symbol
         self.status = status
@@ -32,6 +35,7 @@ public struct SymbolConfig: Sendable, Codable, Equatable {
         self.venue = venue
         self.defaultSelfTradePreventionMode = defaultSelfTradePreventionMode
         self.allowedSelfTradePreventionModes = allowedSelfTradePreventionModes
+        self.info = info
     }
 
     enum CodingKeys: String, CodingKey {
@@ -50,7 +54,20 @@ public struct SymbolConfig: Sendable, Codable, Equatable {
             venue: try c.decodeIfPresent(SymbolVenue.self, forKey: .venue) ?? .internal,
             defaultSelfTradePreventionMode: try c.decodeIfPresent(SelfTradePreventionMode.self, forKey: .defaultSelfTradePreventionMode) ?? .expireMaker,
             allowedSelfTradePreventionModes: try c.decodeIfPresent([SelfTradePreventionMode].self, forKey: .allowedSelfTradePreventionModes)
-                ?? [.expireTaker, .expireMaker, .expireBoth])
+                ?? [.expireTaker, .expireMaker, .expireBoth],
+            info: try SymbolExchangeInfo(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(symbol, forKey: .symbol)
+        try c.encode(status, forKey: .status)
+        try c.encode(baseAsset, forKey: .baseAsset)
+        try c.encode(quoteAsset, forKey: .quoteAsset)
+        try c.encode(venue, forKey: .venue)
+        try c.encode(defaultSelfTradePreventionMode, forKey: .defaultSelfTradePreventionMode)
+        try c.encode(allowedSelfTradePreventionModes, forKey: .allowedSelfTradePreventionModes)
+        try info.encode(to: encoder)
     }
 }
 
@@ -91,6 +108,6 @@ public struct SymbolCatalog: Sendable, Equatable {
 
     public struct CatalogError: Error, CustomStringConvertible {
         public var description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 }
