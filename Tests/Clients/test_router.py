@@ -5,11 +5,10 @@ binance-connector (`Spot(base_url=)`), python-binance (API_URL override) and bin
 Two groups:
 - Public and authentication checks run against the `stack` fixture today.
 - The funded order flow (every order type, partial fills between two users, cancel, query,
-  openOrders, balances moving exactly as trades say) NEEDS THE LEDGER SERVICE: it starts a stack with
-  `exchange up --demo` and reads `<data-dir>/demo-credentials.json`, expected as
-  {"users": [{"userId": 1, "apiKey": "...", "secretKey": "..."}, ...]} with at least two users funded
-  in BTC and USDT on the internal BTCUSDT book. While the ledger is a placeholder no such file is
-  written and those tests are skipped with that reason.
+  openOrders, balances moving exactly as trades say) runs through the ledger and matching: it starts
+  a stack with `exchange up --demo` and reads `<data-dir>/demo-credentials.json`,
+  {"users": [{"userId": 1, "apiKey": "...", "secretKey": "..."}, ...]}: two users funded in BTC
+  and USDT (and ETH, BNB) on the internal BTCUSDT book.
 """
 import json
 import os
@@ -102,10 +101,10 @@ def test_error_codes_for_bad_input(stack):
     assert status in (400, 401)
 
 
-# ---------------------------------------------------------------- funded order flow (needs the ledger)
+# ---------------------------------------------------------------- funded order flow (ledger and matching)
 
 class DemoStack(Stack):
-    """`exchange up --demo` on its own ports: demo symbols and funded demo users (ledger issue)."""
+    """`exchange up --demo` on its own ports: funded demo users with API keys."""
 
     def start(self):
         symbols = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "symbols.json")
@@ -134,8 +133,7 @@ def demo():
         time.sleep(0.5)
     if not os.path.exists(path):
         s.stop()
-        pytest.skip("needs the ledger service: `exchange up --demo` wrote no demo-credentials.json "
-                    "(the ledger is still a placeholder), so there is no funded user to trade with")
+        pytest.fail("`exchange up --demo` wrote no demo-credentials.json within 20 s")
     with open(path) as f:
         credentials = json.load(f)
     users = credentials["users"] if isinstance(credentials, dict) else credentials
@@ -196,5 +194,5 @@ def test_partial_fill_between_two_users_moves_balances_exactly(demo):
 
 def test_insufficient_balance_is_2010(demo):
     with pytest.raises(ClientError) as error:
-        connector(demo, 0).new_order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC", quantity="9000", price="999999.00")
+        connector(demo, 0).new_order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC", quantity="9000", price="20000.00")  # 180M USDT, within the price filters
     assert error.value.error_code == -2010
