@@ -36,7 +36,7 @@ struct EnvelopeRoundTripTests {
     }
 
     @Test func samplesCoverEveryPayloadCase() {
-        #expect(Set(EnvelopeSamples.payloads.map(\.0)).count == 17)
+        #expect(Set(EnvelopeSamples.payloads.map(\.0)).count == 26)
     }
 
     @Test func refusesGarbageWrongVersionAndEmptyPayload() {
