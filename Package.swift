@@ -157,7 +157,11 @@ let package = Package(
             path: "Shared/BinanceReplay"
         ),
         .executableTarget(
-            name: "MarketData", dependencies: ["ServiceKit", "MarketDataService", "BinanceClient"],
+            name: "MarketData",
+            dependencies: [
+                "ServiceKit", "MarketDataService", "BinanceClient", "Messaging",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/MarketData"),
         .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine", "MatchingService"], path: "Services/Matching"),
         .executableTarget(name: "Ledger", dependencies: ["ServiceKit"], path: "Services/Ledger"),

@@ -6,12 +6,12 @@ struct ExchangeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exchange",
         abstract: "Operator CLI of the Binance-compatible exchange.",
-        subcommands: [UpCommand.self, TailCommand.self, TopicsCommand.self, KafkaMockCommand.self, BenchCommand.self])
+        subcommands: [UpCommand.self, TailCommand.self, TopicsCommand.self, KafkaMockCommand.self, ReplayCommand.self, BenchCommand.self])
 }
 
 /// `exchange bench ...`: benchmarks that print JSON.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks; each prints one JSON document.",
-        subcommands: [BenchCodecCommand.self, BenchEventLogCommand.self, BenchMatchingCommand.self, BenchMatchingServiceCommand.self, BenchLedgerCommand.self])
+        subcommands: [BenchCodecCommand.self, BenchEventLogCommand.self, BenchMatchingCommand.self, BenchMatchingServiceCommand.self, BenchLedgerCommand.self, BenchIngestCommand.self])
 }

@@ -32,8 +32,24 @@ public struct LocalBook: Sendable, Equatable {
     /// Replaces the book with a snapshot (levels in any order; zero quantities are ignored).
     public mutating func load(bids: [PriceQuantity], asks: [PriceQuantity]) {
         removeAll()
-        for level in bids where level.quantity != 0 { setBid(price: level.price, quantity: level.quantity) }
-        for level in asks where level.quantity != 0 { setAsk(price: level.price, quantity: level.quantity) }
+        // Sorted once into side order (one insert per level would shift the arrays each time:
+        // snapshots arrive best first, the opposite of ours). Repeated prices: the last one wins.
+        for level in bids.sorted(by: { $0.price < $1.price }) where level.quantity != 0 {
+            if bidPrices.last == level.price {
+                bidQuantities[bidQuantities.count - 1] = level.quantity
+            } else {
+                bidPrices.append(level.price)
+                bidQuantities.append(level.quantity)
+            }
+        }
+        for level in asks.sorted(by: { $0.price > $1.price }) where level.quantity != 0 {
+            if askPrices.last == level.price {
+                askQuantities[askQuantities.count - 1] = level.quantity
+            } else {
+                askPrices.append(level.price)
+                askQuantities.append(level.quantity)
+            }
+        }
     }
 
     /// Applies a diff's levels: a quantity replaces the level's, zero removes it.
