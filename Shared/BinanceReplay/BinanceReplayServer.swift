@@ -85,15 +85,21 @@ public struct BinanceReplayServer: Sendable {
             guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return ([], true) }
             for pair in query.split(separator: "&") where pair.hasPrefix("streams=") {
                 let list = pair.dropFirst("streams=".count).removingPercentEncoding ?? String(pair.dropFirst("streams=".count))
-                return (Set(list.split(separator: "/").map { $0.lowercased() }), true)
+                return (Set(list.split(separator: "/").map(normalize)), true)
             }
             return ([], true)
         }
         if path.hasPrefix("/ws") {
             let rest = path.dropFirst(3).split(separator: "?").first ?? ""
-            return (Set(rest.split(separator: "/").map { $0.lowercased() }), false)
+            return (Set(rest.split(separator: "/").map(normalize)), false)
         }
         return nil
+    }
+
+    /// Symbols in stream names are case-insensitive, the stream type is not ("@bookTicker").
+    static func normalize(_ stream: Substring) -> String {
+        guard let at = stream.firstIndex(of: "@") else { return stream.lowercased() }
+        return stream[..<at].lowercased() + stream[at...]
     }
 
     static func wants(_ requested: Set<String>, stream: String) -> Bool {

@@ -70,6 +70,9 @@ public final class IngestionWorker: Service, BinanceStreamHandler, @unchecked Se
         var output = IngestionOutput()
         var pending: [MarketDataRecord] = []
         var lastRedisDepthMs: [String: Int64] = [:]
+        /// Symbols whose book changed since `mdDepth:` was last written (writes are throttled,
+        /// so the last change of a burst is written on a later tick).
+        var dirtyDepth: Set<String> = []
         var connections = 0
     }
 
@@ -223,7 +226,10 @@ public final class IngestionWorker: Service, BinanceStreamHandler, @unchecked Se
             }
             metrics.update(from: lastCounters, to: counters)
             lastCounters = counters
-            guard !records.isEmpty else { continue }
+            guard !records.isEmpty else {
+                await updateRedis(records: [], encoded: [], nowMs: Self.nowMs())
+                continue
+            }
             let now = Self.nowMs()
             outgoing.removeAll(keepingCapacity: true)
             publisher.encode(records, nowMs: now, into: &outgoing)
@@ -258,10 +264,14 @@ public final class IngestionWorker: Service, BinanceStreamHandler, @unchecked Se
             var marks: [(String, IngestionEngine.Watermarks)] = []
             for symbol in touched {
                 if let published = state.engine.published(symbol: symbol) { marks.append((symbol, published)) }
+            }
+            state.dirtyDepth.formUnion(touched)
+            for symbol in state.dirtyDepth {
                 guard nowMs - state.lastRedisDepthMs[symbol, default: .min / 2] >= configuration.redisDepthIntervalMs,
                       var snapshot = state.engine.depthSnapshot(symbol: symbol, nowMs: nowMs)
                 else { continue }
                 state.lastRedisDepthMs[symbol] = nowMs
+                state.dirtyDepth.remove(symbol)
                 if snapshot.bids.count > configuration.redisDepthLevels { snapshot.bids.removeLast(snapshot.bids.count - configuration.redisDepthLevels) }
                 if snapshot.asks.count > configuration.redisDepthLevels { snapshot.asks.removeLast(snapshot.asks.count - configuration.redisDepthLevels) }
                 depths.append((symbol, snapshot))

@@ -353,6 +353,7 @@ public struct IngestionEngine: Sendable {
 
     private mutating func emitSnapshot(slot: Int, nowMs: Int64, into output: inout IngestionOutput) {
         symbols[slot].lastSnapshotPublishedMs = nowMs
+        symbols[slot].published.depthUpdateID = max(symbols[slot].published.depthUpdateID, symbols[slot].sync.lastUpdateID)
         output.records.append(MarketDataRecord(topic: Topics.mdDepth.name, symbol: symbols[slot].name, payload: .mdDepthSnapshot(snapshotMessage(slot: slot, nowMs: nowMs))))
     }
 
