@@ -16,6 +16,8 @@ public final class ShardCoordinator: Service, Sendable {
     let redis: RedisClient?
     let logger: Logger
     let assignmentState = Mutex<(shards: Set<Int32>, workers: Int)>(([], 0))
+    let currentWorker = Mutex<IngestionWorker?>(nil)
+    let stopped = Mutex(false)
 
     public init(groupID: String = "market-data-ingest", symbols: [String], base: IngestionConfiguration, eventLog: any EventLog, redis: RedisClient?, logger: Logger) {
         self.groupID = groupID
@@ -31,7 +33,7 @@ public final class ShardCoordinator: Service, Sendable {
             var current: IngestionWorker?
             var currentShards: Set<Int32>? = nil
             defer { current?.stop() }
-            while !Task.isCancelled {
+            while !Task.isCancelled && !stopped.withLock({ $0 }) {
                 _ = try await consumer.poll(maxRecords: 16, timeout: .milliseconds(200))
                 let shards = Set(await consumer.assignment().filter { $0.topic == topic }.map(\.partition))
                 guard shards != currentShards else { continue }
@@ -44,6 +46,7 @@ public final class ShardCoordinator: Service, Sendable {
                 ])
                 let worker = IngestionWorker(configuration: configuration, eventLog: eventLog, redis: redis, logger: logger)
                 current = worker
+                currentWorker.withLock { $0 = worker }
                 assignmentState.withLock { state in
                     state.shards = shards
                     state.workers += 1
@@ -54,6 +57,14 @@ public final class ShardCoordinator: Service, Sendable {
             }
         }
     }
+
+    /// Leaves the group (after the current poll) and stops the worker: `run()` returns.
+    public func shutdown() {
+        stopped.withLock { $0 = true }
+    }
+
+    /// The worker for the current assignment.
+    public var worker: IngestionWorker? { currentWorker.withLock { $0 } }
 
     /// The shards currently assigned and how many workers were started so far.
     public var assignment: (shards: Set<Int32>, workers: Int) { assignmentState.withLock { $0 } }
