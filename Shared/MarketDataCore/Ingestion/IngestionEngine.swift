@@ -88,7 +88,7 @@ public struct IngestionEngine: Sendable {
     struct SymbolState: Sendable {
         var name: String
         var sync = DepthSync()
-        var lastSnapshotPublishedMs: Int64 = .min
+        var lastSnapshotPublishedMs: Int64 = 0
         var inherited = Watermarks()
         var published = Watermarks()
         var bookTicker: Exchange_V1_MdBookTicker?

@@ -165,13 +165,13 @@ public struct BinanceFrameParser: Sendable {
             }
             return
         }
-        if key.elementsEqual("data".utf8) {
+        if bytesEqual(key, "data") {
             guard depth < Self.maxDepth, try cursor.peek() == UInt8(ascii: "{") else {
                 try cursor.skipValue(depth: depth + 1)
                 return
             }
             try parseObject(&cursor, into: &frame, seen: &seen, depth: depth + 1)
-        } else if key.elementsEqual("result".utf8) {
+        } else if bytesEqual(key, "result") {
             seen.result = true
             try cursor.skipValue(depth: depth + 1)
         } else {
@@ -246,18 +246,24 @@ enum EventType {
     case depthUpdate, trade, aggTrade, kline, other
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if bytes.elementsEqual("depthUpdate".utf8) {
-            self = .depthUpdate
-        } else if bytes.elementsEqual("aggTrade".utf8) {
-            self = .aggTrade
-        } else if bytes.elementsEqual("trade".utf8) {
-            self = .trade
-        } else if bytes.elementsEqual("kline".utf8) {
-            self = .kline
-        } else {
-            self = .other
+        // By length first: the generic `elementsEqual` over String.UTF8View showed in profiles.
+        switch bytes.count {
+        case 11 where bytesEqual(bytes, "depthUpdate"): self = .depthUpdate
+        case 8 where bytesEqual(bytes, "aggTrade"): self = .aggTrade
+        case 5 where bytesEqual(bytes, "trade"): self = .trade
+        case 5 where bytesEqual(bytes, "kline"): self = .kline
+        default: self = .other
         }
     }
+}
+
+/// Whether `bytes` are exactly the ASCII `literal`.
+@inline(__always) func bytesEqual(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+    let count = literal.utf8CodeUnitCount
+    guard bytes.count == count, let base = bytes.baseAddress else { return count == 0 && bytes.count == 0 }
+    let start = literal.utf8Start
+    for index in 0..<count where base[index] != start[index] { return false }
+    return true
 }
 
 /// A read position in a frame's bytes. Every read checks the end first.
