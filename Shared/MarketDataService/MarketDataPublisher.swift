@@ -31,7 +31,11 @@ public struct MarketDataPublisher: Sendable {
     /// Encodes records into log records (appending to `out`, which keeps its capacity).
     public func encode(_ records: [MarketDataRecord], nowMs: Int64, into out: inout [OutgoingRecord]) {
         for record in records {
-            let value = EnvelopeCodec.encode(envelope(record, nowMs: nowMs))
+            let value: [UInt8]
+            switch record.body {
+            case .depthDiff(let diff): value = diff.envelopeBytes(createdAtMs: nowMs, emittedAtMs: nowMs, producer: producerName)
+            case .message: value = EnvelopeCodec.encode(envelope(record, nowMs: nowMs))
+            }
             let key = Array(record.symbol.utf8)
             let count = partitions[record.topic] ?? 8
             out.append(OutgoingRecord(topic: record.topic, key: key, value: value, partition: Murmur2.partition(for: key, partitionCount: count)))

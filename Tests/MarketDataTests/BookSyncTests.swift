@@ -130,6 +130,33 @@ struct BookSyncTests {
         #expect(published[Topics.mdTrades.name] == 2)
     }
 
+    /// The direct encoder writes exactly SwiftProtobuf's bytes for every recorded diff (and edge values).
+    @Test func depthDiffBytesEqualSwiftProtobufs() throws {
+        let parser = BinanceFrameParser()
+        var frame = BinanceFrame()
+        var records: [DepthDiffRecord] = []
+        for recorded in Fixtures.capture.frames where recorded.stream.contains("@depth") {
+            let error = parser.parse(recorded.data, into: &frame)
+            #expect(error == nil)
+            records.append(DepthDiffRecord(
+                symbol: frame.symbol.description, venue: "binance", firstUpdateID: frame.firstUpdateID, finalUpdateID: frame.finalUpdateID,
+                eventTime: frame.eventTime, bids: frame.bids, asks: frame.asks, duplicate: records.count % 2 == 0,
+                worker: "market-data-0", syncEpoch: UInt64(records.count)))
+        }
+        records.append(DepthDiffRecord(
+            symbol: "", venue: "", firstUpdateID: -1, finalUpdateID: .max, eventTime: .min, bids: [Self.level(0, -5)],
+            asks: [Self.level(.max, 0)], duplicate: false, worker: String(repeating: "w", count: 300), syncEpoch: .max))
+        for record in records {
+            for producer in ["", "md-1"] {
+                let expected = EnvelopeCodec.encode(Exchange_V1_Envelope(
+                    payload: .mdDepthDiff(record.message), createdAtMs: 1_633_998_512_068, emittedAtMs: 1_633_998_512_069, producer: producer))
+                let bytes = record.envelopeBytes(createdAtMs: 1_633_998_512_068, emittedAtMs: 1_633_998_512_069, producer: producer)
+                #expect(bytes == expected)
+            }
+        }
+        #expect(records.count == 178)
+    }
+
     @Test func handoverRecordsAtOrBelowTheInheritedIdsAreMarkedDuplicate() {
         var engine = IngestionEngine(symbols: ["NKNUSDT"], configuration: .init())
         engine.markPublished(symbol: "NKNUSDT", .init(bookTickerUpdateID: 499_869_770))

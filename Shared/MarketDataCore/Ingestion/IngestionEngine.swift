@@ -1,10 +1,37 @@
 import ExchangeProtocol
 
 /// One normalized market-data record to publish: its topic, key (the symbol) and payload.
+/// Depth diffs, the bulk of the stream, stay plain values (`DepthDiffRecord`) and are encoded
+/// straight to protobuf bytes by `DepthDiffRecord.envelopeBytes`; `payload` builds the message.
 public struct MarketDataRecord: Sendable {
+    public enum Body: Sendable {
+        case message(Exchange_V1_Envelope.OneOf_Payload)
+        case depthDiff(DepthDiffRecord)
+    }
+
     public var topic: String
     public var symbol: String
-    public var payload: Exchange_V1_Envelope.OneOf_Payload
+    public var body: Body
+
+    public init(topic: String, symbol: String, payload: Exchange_V1_Envelope.OneOf_Payload) {
+        self.topic = topic
+        self.symbol = symbol
+        self.body = .message(payload)
+    }
+
+    public init(topic: String, symbol: String, depthDiff: DepthDiffRecord) {
+        self.topic = topic
+        self.symbol = symbol
+        self.body = .depthDiff(depthDiff)
+    }
+
+    /// The record as an Envelope payload.
+    public var payload: Exchange_V1_Envelope.OneOf_Payload {
+        switch body {
+        case .message(let payload): return payload
+        case .depthDiff(let diff): return .mdDepthDiff(diff.message)
+        }
+    }
 }
 
 /// Counters of everything the engine saw; exported as metrics by the service.
@@ -182,22 +209,14 @@ public struct IngestionEngine: Sendable {
         case .applied:
             counters.depthApplied += 1
             if configuration.emitRecords {
-                var diff = Exchange_V1_MdDepthDiff()
-                diff.symbol = symbols[slot].name
-                diff.venue = configuration.venue
-                diff.firstUpdateID = frame.firstUpdateID
-                diff.finalUpdateID = frame.finalUpdateID
-                diff.eventTime = frame.eventTime
-                diff.bids = frame.bids.map(Self.level)
-                diff.asks = frame.asks.map(Self.level)
-                diff.worker = configuration.worker
-                diff.syncEpoch = symbols[slot].sync.epoch
-                if frame.finalUpdateID <= symbols[slot].inherited.depthUpdateID {
-                    diff.duplicate = true
-                    counters.duplicatesMarked += 1
-                }
+                let duplicate = frame.finalUpdateID <= symbols[slot].inherited.depthUpdateID
+                if duplicate { counters.duplicatesMarked += 1 }
+                let diff = DepthDiffRecord(
+                    symbol: symbols[slot].name, venue: configuration.venue, firstUpdateID: frame.firstUpdateID,
+                    finalUpdateID: frame.finalUpdateID, eventTime: frame.eventTime, bids: frame.bids, asks: frame.asks,
+                    duplicate: duplicate, worker: configuration.worker, syncEpoch: symbols[slot].sync.epoch)
                 symbols[slot].published.depthUpdateID = frame.finalUpdateID
-                output.records.append(MarketDataRecord(topic: Topics.mdDepth.name, symbol: symbols[slot].name, payload: .mdDepthDiff(diff)))
+                output.records.append(MarketDataRecord(topic: Topics.mdDepth.name, symbol: symbols[slot].name, depthDiff: diff))
                 if nowMs - symbols[slot].lastSnapshotPublishedMs >= configuration.snapshotIntervalMs {
                     emitSnapshot(slot: slot, nowMs: nowMs, into: &output)
                 }
