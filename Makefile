@@ -49,6 +49,7 @@ bench: build
 	.build/release/exchange bench matching-service --backend redis
 	.build/release/exchange bench matching-service --backend kafka-mock
 	.build/release/exchange bench router
+	.build/release/exchange bench ingest --backend redis
 
 protos:
 	scripts/generate-protos.sh

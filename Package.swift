@@ -14,6 +14,10 @@ let package = Package(
         .library(name: "LedgerService", targets: ["LedgerService"]),
         .library(name: "ExchangeSecurity", targets: ["ExchangeSecurity"]),
         .library(name: "OrderRouterCore", targets: ["OrderRouterCore"]),
+        .library(name: "BinanceClient", targets: ["BinanceClient"]),
+        .library(name: "MarketDataCore", targets: ["MarketDataCore"]),
+        .library(name: "MarketDataService", targets: ["MarketDataService"]),
+        .library(name: "BinanceReplay", targets: ["BinanceReplay"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -33,6 +37,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -126,7 +134,53 @@ let package = Package(
             ],
             path: "Shared/ServiceKit"
         ),
-        .executableTarget(name: "MarketData", dependencies: ["ServiceKit"], path: "Services/MarketData"),
+        // Binance REST (public and signed) and combined-stream WebSocket client; no exchange types.
+        .target(
+            name: "BinanceClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/BinanceClient"
+        ),
+        // Pure market-data core: the byte parser for Binance frames, local books, aggregates. No I/O.
+        .target(name: "MarketDataCore", dependencies: ["ExchangeProtocol"], path: "Shared/MarketDataCore"),
+        // The ingestion worker: upstream client -> books -> md.* topics and Redis.
+        .target(
+            name: "MarketDataService",
+            dependencies: [
+                "MarketDataCore", "BinanceClient", "ServiceKit", "Messaging", "ExchangeProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/MarketDataService"
+        ),
+        // Serves a recorded Binance capture over Binance-compatible REST and WebSocket (tests, offline runs).
+        .target(
+            name: "BinanceReplay",
+            dependencies: [
+                "MarketDataCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/BinanceReplay"
+        ),
+        .executableTarget(
+            name: "MarketData",
+            dependencies: [
+                "ServiceKit", "MarketDataService", "BinanceClient", "Messaging",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/MarketData"),
         .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine", "MatchingService"], path: "Services/Matching"),
         .executableTarget(name: "Ledger", dependencies: ["ServiceKit", "LedgerService", "LedgerCore"], path: "Services/Ledger"),
         .executableTarget(
@@ -152,6 +206,7 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore",
                 "LedgerService", "OrderRouterCore", "ExchangeSecurity",
+                "MarketDataCore", "MarketDataService", "BinanceReplay", "BinanceClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,6 +238,14 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/OrderRouterTests"
+        ),
+        .testTarget(
+            name: "MarketDataTests",
+            dependencies: [
+                "MarketDataCore", "MarketDataService", "BinanceClient", "BinanceReplay", "ServiceKit", "Messaging",
+                "ExchangeProtocol", "ExchangeTestSupport",
+            ],
+            path: "Tests/MarketDataTests"
         ),
         .testTarget(name: "SecurityTests", dependencies: ["ExchangeSecurity"], path: "Tests/SecurityTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),

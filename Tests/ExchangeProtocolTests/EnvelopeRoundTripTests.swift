@@ -36,7 +36,7 @@ struct EnvelopeRoundTripTests {
     }
 
     @Test func samplesCoverEveryPayloadCase() {
-        #expect(Set(EnvelopeSamples.payloads.map(\.0)).count == 20)
+        #expect(Set(EnvelopeSamples.payloads.map(\.0)).count == 29)
     }
 
     @Test func refusesGarbageWrongVersionAndEmptyPayload() {

@@ -96,6 +96,15 @@ extension Exchange_V1_Envelope {
         case .assetAdmin: return "asset_admin"
         case .commissionTierAdmin: return "commission_tier_admin"
         case .adminRejected: return "admin_rejected"
+        case .mdDepthDiff: return "md_depth_diff"
+        case .mdDepthSnapshot: return "md_depth_snapshot"
+        case .mdDepthResync: return "md_depth_resync"
+        case .mdTrade: return "md_trade"
+        case .mdAggTrade: return "md_agg_trade"
+        case .mdBookTicker: return "md_book_ticker"
+        case .mdKline: return "md_kline"
+        case .mdTicker: return "md_ticker"
+        case .mdAvgPrice: return "md_avg_price"
         }
     }
 }

@@ -92,6 +92,46 @@ public enum EnvelopeSamples {
         ("admin_rejected", .adminRejected(try! Exchange_V1_AdminRejected(jsonString: """
             {"userId":"42","reason":"unknownAccount","code":-2015,"msg":"Invalid API-key, IP, or permissions for action.","time":"8"}
             """))),
+        ("md_depth_diff", .mdDepthDiff(try! Exchange_V1_MdDepthDiff(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","firstUpdateId":"499869750","finalUpdateId":"499869752","eventTime":"1633998512068",
+             "bids":[{"price":"100","quantity":"2"}],"asks":[{"price":"100","quantity":"2"}],"duplicate":true,"worker":"market-data-0","syncEpoch":"3"}
+            """))),
+        ("md_depth_snapshot", .mdDepthSnapshot(try! Exchange_V1_MdDepthSnapshot(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","lastUpdateId":"499869752","bids":[{"price":"100","quantity":"2"}],"asks":[{"price":"100","quantity":"2"}],"time":"1633998512068",
+             "duplicate":true,"worker":"market-data-0","syncEpoch":"3"}
+            """))),
+        ("md_depth_resync", .mdDepthResync(try! Exchange_V1_MdDepthResync(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","reason":"gap","lastGoodUpdateId":"499869752","time":"1633998512068",
+             "worker":"market-data-0","syncEpoch":"4"}
+            """))),
+        ("md_trade", .mdTrade(try! Exchange_V1_MdTrade(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","tradeId":"12","price":"35210000","quantity":"100","buyerOrderId":"7",
+             "sellerOrderId":"8","tradeTime":"1633998512068","eventTime":"1633998512069","buyerIsMaker":true,"duplicate":true}
+            """))),
+        ("md_agg_trade", .mdAggTrade(try! Exchange_V1_MdAggTrade(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","aggTradeId":"5","price":"35210000","quantity":"100","firstTradeId":"12",
+             "lastTradeId":"14","tradeTime":"1633998512068","eventTime":"1633998512069","buyerIsMaker":true,"duplicate":true}
+            """))),
+        ("md_book_ticker", .mdBookTicker(try! Exchange_V1_MdBookTicker(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","updateId":"499869752","bidPrice":"35210000","bidQuantity":"67200000000",
+             "askPrice":"35290000","askQuantity":"1","eventTime":"1633998512068","duplicate":true}
+            """))),
+        ("md_kline", .mdKline(try! Exchange_V1_MdKline(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","interval":"1m","openTime":"1633998480000","closeTime":"1633998539999",
+             "firstTradeId":"1","lastTradeId":"9","open":"1","high":"3","low":"1","close":"2","volume":"10","quoteVolume":"20",
+             "tradeCount":"9","takerBuyBaseVolume":"4","takerBuyQuoteVolume":"8","closed":true,"eventTime":"1633998512068",
+             "duplicate":true}
+            """))),
+        ("md_ticker", .mdTicker(try! Exchange_V1_MdTicker(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","window":"1d","priceChange":"-1","priceChangePercent":"-2","weightedAvgPrice":"3",
+             "prevClosePrice":"4","lastPrice":"5","lastQuantity":"6","bidPrice":"7","bidQuantity":"8","askPrice":"9",
+             "askQuantity":"10","openPrice":"11","highPrice":"12","lowPrice":"13","volume":"14","quoteVolume":"15",
+             "openTime":"16","closeTime":"17","firstTradeId":"18","lastTradeId":"19","tradeCount":"20","eventTime":"21",
+             "mini":true}
+            """))),
+        ("md_avg_price", .mdAvgPrice(try! Exchange_V1_MdAvgPrice(jsonString: """
+            {"symbol":"NKNUSDT","venue":"binance","minutes":5,"price":"35210000","closeTime":"1633998512068"}
+            """))),
     ]
 
     /// The payload in an envelope with every envelope field set.

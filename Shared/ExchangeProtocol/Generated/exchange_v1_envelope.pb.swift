@@ -290,6 +290,79 @@ public nonisolated struct Exchange_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._payload = .adminRejected(newValue)}
   }
 
+  /// Market data (md.* topics): 40-59.
+  public var mdDepthDiff: Exchange_V1_MdDepthDiff {
+    get {
+      if case .mdDepthDiff(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdDepthDiff()
+    }
+    set {_uniqueStorage()._payload = .mdDepthDiff(newValue)}
+  }
+
+  public var mdDepthSnapshot: Exchange_V1_MdDepthSnapshot {
+    get {
+      if case .mdDepthSnapshot(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdDepthSnapshot()
+    }
+    set {_uniqueStorage()._payload = .mdDepthSnapshot(newValue)}
+  }
+
+  public var mdDepthResync: Exchange_V1_MdDepthResync {
+    get {
+      if case .mdDepthResync(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdDepthResync()
+    }
+    set {_uniqueStorage()._payload = .mdDepthResync(newValue)}
+  }
+
+  public var mdTrade: Exchange_V1_MdTrade {
+    get {
+      if case .mdTrade(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdTrade()
+    }
+    set {_uniqueStorage()._payload = .mdTrade(newValue)}
+  }
+
+  public var mdAggTrade: Exchange_V1_MdAggTrade {
+    get {
+      if case .mdAggTrade(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdAggTrade()
+    }
+    set {_uniqueStorage()._payload = .mdAggTrade(newValue)}
+  }
+
+  public var mdBookTicker: Exchange_V1_MdBookTicker {
+    get {
+      if case .mdBookTicker(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdBookTicker()
+    }
+    set {_uniqueStorage()._payload = .mdBookTicker(newValue)}
+  }
+
+  public var mdKline: Exchange_V1_MdKline {
+    get {
+      if case .mdKline(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdKline()
+    }
+    set {_uniqueStorage()._payload = .mdKline(newValue)}
+  }
+
+  public var mdTicker: Exchange_V1_MdTicker {
+    get {
+      if case .mdTicker(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdTicker()
+    }
+    set {_uniqueStorage()._payload = .mdTicker(newValue)}
+  }
+
+  public var mdAvgPrice: Exchange_V1_MdAvgPrice {
+    get {
+      if case .mdAvgPrice(let v)? = _storage._payload {return v}
+      return Exchange_V1_MdAvgPrice()
+    }
+    set {_uniqueStorage()._payload = .mdAvgPrice(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Payload: Equatable, Sendable {
@@ -313,6 +386,16 @@ public nonisolated struct Exchange_V1_Envelope: @unchecked Sendable {
     case assetAdmin(Exchange_V1_AssetAdmin)
     case commissionTierAdmin(Exchange_V1_CommissionTierAdmin)
     case adminRejected(Exchange_V1_AdminRejected)
+    /// Market data (md.* topics): 40-59.
+    case mdDepthDiff(Exchange_V1_MdDepthDiff)
+    case mdDepthSnapshot(Exchange_V1_MdDepthSnapshot)
+    case mdDepthResync(Exchange_V1_MdDepthResync)
+    case mdTrade(Exchange_V1_MdTrade)
+    case mdAggTrade(Exchange_V1_MdAggTrade)
+    case mdBookTicker(Exchange_V1_MdBookTicker)
+    case mdKline(Exchange_V1_MdKline)
+    case mdTicker(Exchange_V1_MdTicker)
+    case mdAvgPrice(Exchange_V1_MdAvgPrice)
 
   }
 
@@ -459,7 +542,7 @@ nonisolated extension Exchange_V1_DeadLetter: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{3}event_id\0\u{3}request_id\0\u{3}reply_to\0\u{3}created_at_ms\0\u{3}emitted_at_ms\0\u{1}producer\0\u{4}\u{3}place_order\0\u{3}cancel_order\0\u{3}cancel_open_orders\0\u{3}cancel_replace_order\0\u{3}amend_order\0\u{3}funded_order\0\u{3}order_rejected\0\u{3}order_update\0\u{1}trade\0\u{3}book_delta\0\u{3}balance_change\0\u{1}deposit\0\u{1}withdrawal\0\u{3}account_admin\0\u{3}api_key_admin\0\u{3}dead_letter\0\u{3}funded_cancel_replace\0\u{3}asset_admin\0\u{3}commission_tier_admin\0\u{3}admin_rejected\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schema_version\0\u{3}event_id\0\u{3}request_id\0\u{3}reply_to\0\u{3}created_at_ms\0\u{3}emitted_at_ms\0\u{1}producer\0\u{4}\u{3}place_order\0\u{3}cancel_order\0\u{3}cancel_open_orders\0\u{3}cancel_replace_order\0\u{3}amend_order\0\u{3}funded_order\0\u{3}order_rejected\0\u{3}order_update\0\u{1}trade\0\u{3}book_delta\0\u{3}balance_change\0\u{1}deposit\0\u{1}withdrawal\0\u{3}account_admin\0\u{3}api_key_admin\0\u{3}dead_letter\0\u{3}funded_cancel_replace\0\u{3}asset_admin\0\u{3}commission_tier_admin\0\u{3}admin_rejected\0\u{4}\u{b}md_depth_diff\0\u{3}md_depth_snapshot\0\u{3}md_depth_resync\0\u{3}md_trade\0\u{3}md_agg_trade\0\u{3}md_book_ticker\0\u{3}md_kline\0\u{3}md_ticker\0\u{3}md_avg_price\0")
 
   fileprivate class _StorageClass {
     var _schemaVersion: UInt32 = 0
@@ -773,6 +856,123 @@ nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
             _storage._payload = .adminRejected(v)
           }
         }()
+        case 40: try {
+          var v: Exchange_V1_MdDepthDiff?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdDepthDiff(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdDepthDiff(v)
+          }
+        }()
+        case 41: try {
+          var v: Exchange_V1_MdDepthSnapshot?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdDepthSnapshot(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdDepthSnapshot(v)
+          }
+        }()
+        case 42: try {
+          var v: Exchange_V1_MdDepthResync?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdDepthResync(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdDepthResync(v)
+          }
+        }()
+        case 43: try {
+          var v: Exchange_V1_MdTrade?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdTrade(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdTrade(v)
+          }
+        }()
+        case 44: try {
+          var v: Exchange_V1_MdAggTrade?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdAggTrade(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdAggTrade(v)
+          }
+        }()
+        case 45: try {
+          var v: Exchange_V1_MdBookTicker?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdBookTicker(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdBookTicker(v)
+          }
+        }()
+        case 46: try {
+          var v: Exchange_V1_MdKline?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdKline(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdKline(v)
+          }
+        }()
+        case 47: try {
+          var v: Exchange_V1_MdTicker?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdTicker(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdTicker(v)
+          }
+        }()
+        case 48: try {
+          var v: Exchange_V1_MdAvgPrice?
+          var hadOneofValue = false
+          if let current = _storage._payload {
+            hadOneofValue = true
+            if case .mdAvgPrice(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._payload = .mdAvgPrice(v)
+          }
+        }()
         default: break
         }
       }
@@ -886,6 +1086,42 @@ nonisolated extension Exchange_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf
       case .adminRejected?: try {
         guard case .adminRejected(let v)? = _storage._payload else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      }()
+      case .mdDepthDiff?: try {
+        guard case .mdDepthDiff(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      }()
+      case .mdDepthSnapshot?: try {
+        guard case .mdDepthSnapshot(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+      }()
+      case .mdDepthResync?: try {
+        guard case .mdDepthResync(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+      }()
+      case .mdTrade?: try {
+        guard case .mdTrade(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+      }()
+      case .mdAggTrade?: try {
+        guard case .mdAggTrade(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
+      }()
+      case .mdBookTicker?: try {
+        guard case .mdBookTicker(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
+      }()
+      case .mdKline?: try {
+        guard case .mdKline(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
+      }()
+      case .mdTicker?: try {
+        guard case .mdTicker(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 47)
+      }()
+      case .mdAvgPrice?: try {
+        guard case .mdAvgPrice(let v)? = _storage._payload else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 48)
       }()
       case nil: break
       }

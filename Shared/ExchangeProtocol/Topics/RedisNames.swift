@@ -54,4 +54,21 @@ public enum RedisNames {
     /// A user's stream channel: every `ledger.events` / `matching.events` envelope about the user
     /// (protobuf `Envelope` bytes) in the order the producing service emitted them.
     public static func userChannel(userID: UInt64) -> String { "user.\(userID)" }
+
+    // MARK: Market data (written by market-data ingestion workers after the records are durable)
+
+    /// Latest depth of a `venue: binance` symbol: an `MdDepthSnapshot` (top levels, best first,
+    /// `last_update_id` = upstream u), so the router answers GET /api/v3/depth for it.
+    public static func marketDepth(symbol: String) -> String { "mdDepth:\(symbol)" }
+
+    /// Latest best bid/ask of a symbol: an `MdBookTicker`.
+    public static func bookTicker(symbol: String) -> String { "bookTicker:\(symbol)" }
+
+    /// What was last published for a symbol, so a worker taking it over marks repeats as
+    /// duplicates: a hash with fields `depth`, `trade`, `aggTrade`, `bookTicker` (decimal ids).
+    public static func marketDataPublished(symbol: String) -> String { "mdPublished:\(symbol)" }
+
+    /// Pub/Sub fan-out of one md topic for one symbol (`md.depth.NKNUSDT`): protobuf `Envelope`
+    /// bytes, published after the records are durable on the topic.
+    public static func marketDataChannel(topic: String, symbol: String) -> String { "\(topic).\(symbol)" }
 }
