@@ -28,7 +28,9 @@ final class KafkaConsumerCallbacks: @unchecked Sendable {
     private func rebalance(
         rk: OpaquePointer, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
     ) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        // NULL when the protocol is not known (e.g. a revoke while the consumer closes): eager.
+        let protocolName: UnsafePointer<CChar>? = rd_kafka_rebalance_protocol(rk)
+        let cooperative = protocolName.map { String(cString: $0) } == "COOPERATIVE"
         let topicPartitions = RdKafka.entries(partitions).map(\.topicPartition)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
