@@ -1,13 +1,14 @@
 import Foundation
 import MarketDataCore
 
-/// The recorded Binance session in `../shared/fixtures/binance` and an independent, deliberately
+/// The recorded Binance session (`Tests/Fixtures/binance`, copies of `../shared/fixtures/binance`)
+/// and an independent, deliberately
 /// simple reconstruction of its books (Foundation's JSON decoder, dictionaries keyed by the
 /// decimal strings, Binance's documented procedure written out again).
 enum Fixtures {
     static let directory: URL = {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/binance")
+        return repo.appendingPathComponent("Tests/Fixtures/binance")
     }()
 
     static let wsPath = directory.appendingPathComponent("spot-ws-2021-10-12.txt").path
