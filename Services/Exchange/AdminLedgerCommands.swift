@@ -137,6 +137,21 @@ struct AdminAccountCommand: AsyncParsableCommand {
         commandName: "account", abstract: "Create accounts, freeze/unfreeze them, set their commission.",
         subcommands: [Create.self, Permissions.self, Commission.self])
 
+    /// An account record with its three flags.
+    static func flags(
+        _ user: UInt64, _ action: Exchange_V1_AccountAction, trade: Bool, withdraw: Bool, deposit: Bool, by connection: AdminConnection
+    ) -> Exchange_V1_AccountAdmin {
+        Exchange_V1_AccountAdmin.with {
+            $0.userID = user
+            $0.action = action
+            $0.canTrade = trade
+            $0.canWithdraw = withdraw
+            $0.canDeposit = deposit
+            $0.accountType = "SPOT"
+            $0.operator = connection.operatorName
+        }
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an account (all permissions on unless turned off).")
         @OptionGroup var connection: AdminConnection
@@ -146,15 +161,8 @@ struct AdminAccountCommand: AsyncParsableCommand {
         @Flag(help: "Create it unable to deposit.") var noDeposit = false
 
         func run() async throws {
-            try await connection.request(.accountAdmin(Exchange_V1_AccountAdmin.with {
-                $0.userID = user
-                $0.action = .create
-                $0.canTrade = !noTrade
-                $0.canWithdraw = !noWithdraw
-                $0.canDeposit = !noDeposit
-                $0.accountType = "SPOT"
-                $0.operator = connection.operatorName
-            }), user: user)
+            try await connection.request(.accountAdmin(AdminAccountCommand.flags(
+                user, .create, trade: !noTrade, withdraw: !noWithdraw, deposit: !noDeposit, by: connection)), user: user)
         }
     }
 
@@ -167,14 +175,8 @@ struct AdminAccountCommand: AsyncParsableCommand {
         @Option(help: "true/false") var canDeposit: Bool
 
         func run() async throws {
-            try await connection.request(.accountAdmin(Exchange_V1_AccountAdmin.with {
-                $0.userID = user
-                $0.action = .setPermissions
-                $0.canTrade = canTrade
-                $0.canWithdraw = canWithdraw
-                $0.canDeposit = canDeposit
-                $0.operator = connection.operatorName
-            }), user: user)
+            try await connection.request(.accountAdmin(AdminAccountCommand.flags(
+                user, .setPermissions, trade: canTrade, withdraw: canWithdraw, deposit: canDeposit, by: connection)), user: user)
         }
     }
 
