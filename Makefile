@@ -49,6 +49,8 @@ bench: build
 	.build/release/exchange bench matching-service --backend redis
 	.build/release/exchange bench matching-service --backend kafka-mock
 	.build/release/exchange bench router
+	.build/release/exchange bench api --rate 1000 --duration 10 --backend redis
+	.build/release/exchange bench api --rate 1000 --duration 10 --backend kafka-mock
 
 protos:
 	scripts/generate-protos.sh
