@@ -128,64 +128,21 @@ struct BenchRouterCommand: AsyncParsableCommand {
     }
 
     static func blockingConnection(port: Int, count: Int, apiKey: String, secret: [UInt8], seed: Int) throws -> ([Duration], Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ValidationError("socket failed") }
-        defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw ValidationError("connect failed") }
+        let connection = try LoopbackHTTPConnection(port: port)
         var latencies: [Duration] = []
         latencies.reserveCapacity(count)
         var errors = 0
         let clock = ContinuousClock()
-        var buffer = [UInt8](repeating: 0, count: 65_536)
         for i in 0..<count {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let body = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.00100&price=\(50_000 + (i + seed) % 100).00&timestamp=\(now)"
-            let signature = SignatureVerifier.hmacHex(payload: Array(body.utf8), secret: secret)
-            let full = body + "&signature=" + signature
-            let request = "POST /api/v3/order/test HTTP/1.1\r\nHost: 127.0.0.1\r\nX-MBX-APIKEY: \(apiKey)\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(full.utf8.count)\r\n\r\n\(full)"
+            let params = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.00100&price=\(50_000 + (i + seed) % 100).00&timestamp=\(now)"
+            let request = LoopbackHTTPConnection.signedRequest(
+                method: "POST", path: "/api/v3/order/test", params: params, apiKey: apiKey, secret: secret)
             let start = clock.now
-            let bytes = Array(request.utf8)
-            var sent = 0
-            while sent < bytes.count {
-                let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-                guard n > 0 else { throw ValidationError("send failed") }
-                sent += n
-            }
-            // Read the head, then Content-Length bytes of body.
-            var received: [UInt8] = []
-            var expected: Int?
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                guard n > 0 else { throw ValidationError("connection closed") }
-                received += buffer[0..<n]
-                if expected == nil, let headEnd = find(received, Array("\r\n\r\n".utf8)) {
-                    let head = String(decoding: received[0..<headEnd], as: UTF8.self).lowercased()
-                    let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
-                        .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
-                    expected = headEnd + 4 + length
-                    if !head.hasPrefix("http/1.1 200") { errors += 1 }
-                }
-                if let expected, received.count >= expected { break }
-            }
+            let response = try connection.exchange(request)
+            if response.status != 200 { errors += 1 }
             latencies.append(clock.now - start)
         }
         return (latencies, errors)
-    }
-
-    static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
-            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
-        }
-        return nil
     }
 }

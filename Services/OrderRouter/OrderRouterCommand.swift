@@ -46,8 +46,18 @@ struct OrderRouterCommand: AsyncParsableCommand {
             ?? RouterConfiguration.nodeID(forInstance: configuration.instance)
         guard node < 1024 else { throw ValidationError("--node-id must be 0...1023") }
         let masterKey = try MasterKey.fromEnvironment()
+        // Binance's limits by default; a load test raises them (EXCHANGE_LIMIT_REQUEST_WEIGHT_PER_MINUTE,
+        // EXCHANGE_LIMIT_RAW_REQUESTS_PER_5M, EXCHANGE_LIMIT_ORDERS_PER_10S, EXCHANGE_LIMIT_ORDERS_PER_DAY).
+        var limits = RateLimits()
+        func limit(_ name: String, _ value: inout Int) {
+            if let text = environment["EXCHANGE_LIMIT_\(name)"], let parsed = Int(text), parsed > 0 { value = parsed }
+        }
+        limit("REQUEST_WEIGHT_PER_MINUTE", &limits.requestWeightPerMinute)
+        limit("RAW_REQUESTS_PER_5M", &limits.rawRequestsPer5Minutes)
+        limit("ORDERS_PER_10S", &limits.ordersPer10Seconds)
+        limit("ORDERS_PER_DAY", &limits.ordersPerDay)
         let routerConfiguration = RouterConfiguration(
-            instance: configuration.instance, nodeID: node, outcomeTimeout: .milliseconds(outcomeTimeoutMs))
+            instance: configuration.instance, nodeID: node, limits: limits, outcomeTimeout: .milliseconds(outcomeTimeoutMs))
         let redisConfiguration = RedisConfiguration(host: configuration.redis.host, port: configuration.redis.port)
         try await StandardService.run(
             configuration, inputs: [Topics.ledgerEvents], processor: RecordTally.self,
