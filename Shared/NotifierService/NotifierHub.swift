@@ -184,6 +184,9 @@ public final class NotifierHub: Sendable {
         if last { subscriber.unsubscribe([channel]) }
     }
 
+    /// Connections subscribed to a stream.
+    public func subscribers(of stream: MarketStream) -> Int { state.withLock { $0.market[stream]?.count ?? 0 } }
+
     /// Reference counts per Redis channel (tests).
     public var channelReferences: [String: Int] { state.withLock { $0.channelRefs } }
 

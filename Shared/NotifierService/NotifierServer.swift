@@ -290,7 +290,8 @@ struct HubTicker: Service {
     let hub: NotifierHub
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Graceful shutdown cancels the loop; that is its normal end, not an error.
+        try? await cancelWhenGracefulShutdown {
             let clock = ContinuousClock()
             var next = clock.now
             while !Task.isCancelled {
@@ -313,7 +314,7 @@ struct SnapshotFetcher: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try? await cancelWhenGracefulShutdown {
             for await symbol in hub.snapshotRequests {
                 await fetch(symbol)
             }

@@ -80,6 +80,14 @@ struct NotifierHarness: Sendable {
         Issue.record("\(channel) never reached \(count) subscribers")
     }
 
+    /// Waits until `count` connections of every instance are registered on `stream`.
+    func waitStream(_ stream: MarketStream, _ count: Int) async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while servers.contains(where: { $0.hub.subscribers(of: stream) < count }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     func publish(_ channel: String, _ payload: Exchange_V1_Envelope.OneOf_Payload, emittedAt: Int64 = 1_700_000_000_000) async throws {
         var envelope = Exchange_V1_Envelope()
         envelope.schemaVersion = 1
@@ -126,6 +134,7 @@ struct NotifierServiceTests {
         try await NotifierHarness.with { h in
             try await WSTestClient.with(h.url("/ws/btcusdt@trade")) { raw in
                 try await WSTestClient.with(h.url("/stream?streams=btcusdt@trade/btcusdt@bookTicker")) { combined in
+                    try await h.waitStream(.trade(symbol: "BTCUSDT"), 2)
                     try await h.waitSubscribers("md.trades.BTCUSDT", 1)
                     try await h.waitSubscribers("md.tickers.BTCUSDT", 1)
                     try await h.publish("md.trades.BTCUSDT", Samples.trade(7))
@@ -179,6 +188,8 @@ struct NotifierServiceTests {
                     try await WSTestClient.with(h.url("/ws/btcusdt@trade", instance: 1)) { c in
                         try await WSTestClient.with(h.url("/stream?streams=btcusdt@trade", instance: 1)) { d in
                             try await h.waitSubscribers("md.trades.BTCUSDT", 2)
+                            // Every client's subscription is registered on its instance before publishing.
+                            try await h.waitStream(.trade(symbol: "BTCUSDT"), 2)
                             for id in 1...20 { try await h.publish("md.trades.BTCUSDT", Samples.trade(Int64(id))) }
                             let ma = await a.wait(for: 20), mb = await b.wait(for: 20), mc = await c.wait(for: 20)
                             let md = await d.wait(for: 20)
@@ -196,13 +207,13 @@ struct NotifierServiceTests {
     @Test("depth-sync: a client following Binance's procedure on @depth@100ms rebuilds the publisher's book exactly")
     func depthSync() async throws {
         try await NotifierHarness.with { h in
-            // The "engine" book: a snapshot at 100 and 60 continuous diffs after it.
+            // The "engine" book: a start at 89, 60 continuous diffs after it; the REST snapshot a
+            // client fetches is the engine's book as of the first id >= 100 (mid-stream, as on Binance).
             var engine = PartialDepthBook(symbol: "BTCUSDT")
-            let snapshotBids = [(Int64(1000), Int64(5)), (990, 3)], snapshotAsks = [(Int64(1010), Int64(4)), (1020, 8)]
-            engine.load(lastUpdateID: 100, bids: snapshotBids.map { DepthDiffWindowTestsLevel.make($0.0, $0.1) },
-                        asks: snapshotAsks.map { DepthDiffWindowTestsLevel.make($0.0, $0.1) })
+            engine.load(lastUpdateID: 89, bids: [DepthDiffWindowTestsLevel.make(1000, 5), DepthDiffWindowTestsLevel.make(990, 3)],
+                        asks: [DepthDiffWindowTestsLevel.make(1010, 4), DepthDiffWindowTestsLevel.make(1020, 8)])
             var diffs: [Exchange_V1_MdDepthDiff] = []
-            var next: Int64 = 90  // the first diffs predate the snapshot, as on Binance
+            var next: Int64 = 90
             var rng = SystemRandomNumberGenerator()
             for _ in 0..<60 {
                 let count = Int64.random(in: 1...3, using: &rng)
@@ -211,7 +222,12 @@ struct NotifierServiceTests {
                 diffs.append(NotifierCoreTests.diff(next, next + count - 1, bids: bids, asks: asks))
                 next += count
             }
-            for d in diffs { _ = engine.apply(d) }
+            var snapshot: (lastUpdateID: Int64, bids: [Exchange_V1_PriceLevel], asks: [Exchange_V1_PriceLevel])?
+            for d in diffs {
+                _ = engine.apply(d)
+                if snapshot == nil, d.finalUpdateID >= 100 { snapshot = engine.top(1000) }
+            }
+            let rest = try #require(snapshot)
             let published = diffs, finalID = next - 1
             let engineTop = try #require(engine.top(1000))
             try await WSTestClient.with(h.url("/ws/btcusdt@depth@100ms")) { c in
@@ -231,11 +247,11 @@ struct NotifierServiceTests {
                 for (a, b) in zip(updates, updates.dropFirst()) {
                     #expect((b["U"] as! Int) == (a["u"] as! Int) + 1)
                 }
-                // Binance's procedure with the snapshot at 100 (as GET /api/v3/depth would give it).
+                // Binance's procedure with that snapshot (as GET /api/v3/depth would give it).
                 var client = [String: [String: String]]()
-                client["b"] = Dictionary(uniqueKeysWithValues: snapshotBids.map { (Fixed8(raw: $0.0).description, Fixed8(raw: $0.1).description) })
-                client["a"] = Dictionary(uniqueKeysWithValues: snapshotAsks.map { (Fixed8(raw: $0.0).description, Fixed8(raw: $0.1).description) })
-                var last = 100
+                client["b"] = Dictionary(uniqueKeysWithValues: rest.bids.map { (Fixed8(raw: $0.price).description, Fixed8(raw: $0.quantity).description) })
+                client["a"] = Dictionary(uniqueKeysWithValues: rest.asks.map { (Fixed8(raw: $0.price).description, Fixed8(raw: $0.quantity).description) })
+                var last = Int(rest.lastUpdateID)
                 var first = true
                 for u in updates {
                     let U = u["U"] as! Int, uu = u["u"] as! Int
