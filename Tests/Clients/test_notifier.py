@@ -146,7 +146,8 @@ def test_sdk_websocket_streams_trade(demo):
         received = []
         stream = await connection.trade(symbol="btcusdt")
         stream.on("message", lambda data: received.append(data))
-        wait_numsub(demo.redis_port, "md.trades." + SYMBOL, 1)
+        # In a thread: the SDK's SUBSCRIBE goes out from this event loop.
+        await asyncio.to_thread(wait_numsub, demo.redis_port, "md.trades." + SYMBOL, 1)
         publish_trades(demo, 200, 2)
         deadline = time.time() + 10
         while len(received) < 2 and time.time() < deadline:
@@ -204,12 +205,18 @@ def test_sdk_websocket_api_user_data_subscription(demo):
         response.stream.on("message", lambda data: events.append(data))
         order_id = await asyncio.get_running_loop().run_in_executor(None, place_and_cancel, demo)
         deadline = time.time() + 15
-        while time.time() < deadline and sum(1 for e in events if "executionReport" in repr(e)) < 2:
+        while time.time() < deadline and len(reports_of(events)) < 2:
             await asyncio.sleep(0.05)
         await connection.close_connection(close_session=True)
         return order_id, events
 
     order_id, events = asyncio.run(run())
-    reports = [e for e in events if "executionReport" in repr(e)]
-    assert len(reports) >= 2
-    assert str(order_id) in repr(reports[0])
+    reports = [r for r in reports_of(events) if r.i == order_id]
+    assert [r.X for r in reports] == ["NEW", "CANCELED"]
+    assert reports[0].s == SYMBOL and reports[0].p == "20000.00000000"
+    assert any(type(e.actual_instance).__name__ == "OutboundAccountPosition" for e in events)
+
+
+def reports_of(events):
+    """The executionReports among binance-sdk-spot's parsed user-data events (its models drop `e`)."""
+    return [e.actual_instance for e in events if type(e.actual_instance).__name__ == "ExecutionReport"]

@@ -158,6 +158,8 @@ struct NotifierCoreTests {
         #expect(StreamControl.parse(#"{"method":"UNSUBSCRIBE","params":["btcusdt@trade"],"id":"abc9"}"#)
             == .unsubscribe(id: "\"abc9\"", streams: [.trade(symbol: "BTCUSDT")]))
         #expect(StreamControl.parse(#"{"method":"LIST_SUBSCRIPTIONS","id":null}"#) == .list(id: "null"))
+        #expect(StreamControl.parse(#"{"method":"LIST_SUBSCRIPTIONS","id":"0f8e2a4c-5b1d-4c3e-9a7f-2d6b8c1e3f50"}"#)
+            == .list(id: #""0f8e2a4c-5b1d-4c3e-9a7f-2d6b8c1e3f50""#))
         #expect(StreamControl.parse(#"{"method":"LIST_SUBSCRIPTIONS","id":-9223372036854775808}"#) == .list(id: "-9223372036854775808"))
         #expect(StreamControl.parse(#"{"method":"SET_PROPERTY","params":["combined",true],"id":5}"#) == .setCombined(id: "5", true))
         #expect(StreamControl.parse(#"{"method":"GET_PROPERTY","params":["combined"],"id":2}"#) == .getCombined(id: "2"))

@@ -75,14 +75,16 @@ public enum StreamControl: Equatable, Sendable {
         }
     }
 
-    /// The id as JSON text when Binance accepts it: 64-bit signed integer, alphanumeric string of
-    /// at most 36 characters, or null.
+    /// The id as JSON text when Binance accepts it: 64-bit signed integer, a string of at most 36
+    /// letters, digits, `-` and `_` (a UUID fits: binance-sdk-spot sends `uuid4()`), or null.
     static func requestID(_ value: JSONValue?) -> String? {
         switch value {
         case .some(.null): return "null"
         case .some(.int(let n)): return String(n)
         case .some(.string(let s)):
-            guard s.utf8.count <= 36, s.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) })
+            guard s.utf8.count <= 36, s.utf8.allSatisfy({
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95
+            })
             else { return nil }
             var w = JSONWriter()
             w.string(s)
