@@ -123,6 +123,60 @@ struct NotifierCoreTests {
         #expect(checked["kline_1m"] ?? 0 >= 1)
     }
 
+    static func ticker(_ symbol: String, mini: Bool) -> Exchange_V1_MdTicker {
+        var t = Exchange_V1_MdTicker()
+        t.symbol = symbol
+        t.window = "1d"
+        t.mini = mini
+        t.priceChange = 150_000
+        t.priceChangePercent = 25_000_000_000  // 250 %
+        t.weightedAvgPrice = 180_000
+        t.prevClosePrice = 90_000
+        t.lastPrice = 250_000
+        t.lastQuantity = 1_000_000_000
+        t.bidPrice = 240_000
+        t.bidQuantity = 1_000_000_000
+        t.askPrice = 260_000
+        t.askQuantity = 10_000_000_000
+        t.openPrice = 100_000
+        t.highPrice = 250_000
+        t.lowPrice = 100_000
+        t.volume = 1_000_000_000_000
+        t.quoteVolume = 1_800_000_000
+        t.openTime = 0
+        t.closeTime = 86_400_000
+        t.firstTradeID = 0
+        t.lastTradeID = 18150
+        t.tradeCount = 18151
+        t.eventTime = 123456789
+        return t
+    }
+
+    @Test("ticker, mini ticker, avgPrice and trade payloads in Binance's member order")
+    func tickerPayloads() {
+        #expect(MarketPayloads.ticker(Self.ticker("BNBBTC", mini: false))
+            == #"{"e":"24hrTicker","E":123456789,"s":"BNBBTC","p":"0.00150000","P":"250.000","w":"0.00180000","x":"0.00090000","c":"0.00250000","Q":"10.00000000","b":"0.00240000","B":"10.00000000","a":"0.00260000","A":"100.00000000","o":"0.00100000","h":"0.00250000","l":"0.00100000","v":"10000.00000000","q":"18.00000000","O":0,"C":86400000,"F":0,"L":18150,"n":18151}"#)
+        #expect(MarketPayloads.miniTicker(Self.ticker("BNBBTC", mini: true))
+            == #"{"e":"24hrMiniTicker","E":123456789,"s":"BNBBTC","c":"0.00250000","o":"0.00100000","h":"0.00250000","l":"0.00100000","v":"10000.00000000","q":"18.00000000"}"#)
+        #expect(MarketPayloads.miniTickerArray([Self.ticker("A", mini: true), Self.ticker("B", mini: true)]).hasPrefix(#"[{"e":"24hrMiniTicker","E":123456789,"s":"A","#))
+        var a = Exchange_V1_MdAvgPrice()
+        a.symbol = "BTCUSDT"
+        a.minutes = 5
+        a.price = 2_577_686_000_000
+        a.closeTime = 1693907032213
+        #expect(MarketPayloads.avgPrice(a) == #"{"e":"avgPrice","E":1693907032213,"s":"BTCUSDT","i":"5m","w":"25776.86000000","T":1693907032213}"#)
+        var t = Exchange_V1_MdTrade()
+        t.symbol = "BNBBTC"
+        t.tradeID = 12345
+        t.price = 100_000
+        t.quantity = 10_000_000_000
+        t.tradeTime = 1672515782136
+        t.eventTime = 1672515782136
+        t.buyerIsMaker = true
+        #expect(MarketPayloads.trade(t) == #"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.00100000","q":"100.00000000","T":1672515782136,"m":true,"M":true}"#)
+        #expect(MarketPayloads.serverShutdown(eventTime: 5) == #"{"e":"serverShutdown","E":5}"#)
+    }
+
     @Test("stream names: every documented form parses to its canonical name, others do not")
     func streamNames() {
         let good: [(String, String)] = [

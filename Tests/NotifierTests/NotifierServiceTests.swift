@@ -386,6 +386,25 @@ struct NotifierServiceTests {
         }
     }
 
+    @Test("tickers: @ticker per record, !miniTicker@arr once a second with the symbols that changed")
+    func tickers() async throws {
+        try await NotifierHarness.with { h in
+            try await WSTestClient.with(h.url("/stream?streams=!miniTicker@arr/btcusdt@ticker/ethbtc@miniTicker")) { c in
+                try await h.waitSubscribers("md.tickers.BTCUSDT", 1)
+                try await h.waitSubscribers("md.tickers.ETHBTC", 1)
+                try await h.publish("md.tickers.ETHBTC", .mdTicker(NotifierCoreTests.ticker("ETHBTC", mini: true)))
+                try await h.publish("md.tickers.BTCUSDT", .mdTicker(NotifierCoreTests.ticker("BTCUSDT", mini: true)))
+                try await h.publish("md.tickers.BTCUSDT", .mdTicker(NotifierCoreTests.ticker("BTCUSDT", mini: false)))
+                let got = await c.wait(for: 3)
+                #expect(got.contains { $0.hasPrefix(#"{"stream":"btcusdt@ticker","data":{"e":"24hrTicker","#) })
+                #expect(got.contains { $0.hasPrefix(#"{"stream":"ethbtc@miniTicker","data":{"e":"24hrMiniTicker","#) })
+                let array = got.first { $0.hasPrefix(#"{"stream":"!miniTicker@arr","data":["#) }
+                #expect(array == #"{"stream":"!miniTicker@arr","data":"# + MarketPayloads.miniTickerArray(
+                    [NotifierCoreTests.ticker("BTCUSDT", mini: true), NotifierCoreTests.ticker("ETHBTC", mini: true)]) + "}")
+            }
+        }
+    }
+
     @Test("more than 5 messages in a second closes the connection with a reason")
     func messageRateLimit() async throws {
         try await NotifierHarness.with { h in
