@@ -16,6 +16,8 @@ import Synchronization
 public final class ChannelSubscriber: Sendable {
     struct State {
         var wanted: Set<String> = []
+        /// Channels Redis confirmed (SUBSCRIBE reply read) on the current connection.
+        var confirmed: Set<String> = []
         /// Commands not yet written, in order.
         var pending: [(subscribe: Bool, channel: String)] = []
         var stopped = false
@@ -71,7 +73,22 @@ public final class ChannelSubscriber: Sendable {
     public func unsubscribe(_ channels: [String]) {
         guard !channels.isEmpty else { return }
         state.withLock { s in
-            for c in channels where s.wanted.remove(c) != nil { s.pending.append((false, c)) }
+            for c in channels where s.wanted.remove(c) != nil {
+                s.pending.append((false, c))
+                s.confirmed.remove(c)
+            }
+        }
+    }
+
+    /// Waits (up to `timeout`) until Redis confirmed the subscription to every one of `channels`,
+    /// so that what is published from then on reaches this instance: a client told "subscribed"
+    /// misses nothing after the reply. Polls; the wait is a few milliseconds.
+    public func waitSubscribed(_ channels: [String], timeout: Duration = .seconds(2)) async {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let done = state.withLock { s in channels.allSatisfy { s.confirmed.contains($0) || !s.wanted.contains($0) } }
+            if done { return }
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
@@ -92,6 +109,7 @@ public final class ChannelSubscriber: Sendable {
                     // Everything wanted now is (re)subscribed; pending commands are covered by it.
                     let wanted = state.withLock { s -> [String] in
                         s.pending.removeAll()
+                        s.confirmed.removeAll()
                         if connectedBefore { s.reconnects += 1 }
                         return Array(s.wanted)
                     }
@@ -131,7 +149,18 @@ public final class ChannelSubscriber: Sendable {
     }
 
     private func handle(_ reply: RedisReply, _ deliver: (String, [UInt8]) -> Void) {
-        guard let parts = reply.array, parts.count == 3, parts[0].string == "message" else { return }
-        deliver(parts[1].string ?? "", parts[2].bytes ?? [])
+        guard let parts = reply.array, parts.count == 3 else { return }
+        switch parts[0].string {
+        case "message":
+            deliver(parts[1].string ?? "", parts[2].bytes ?? [])
+        case "subscribe":
+            if let channel = parts[1].string {
+                state.withLock { s in
+                    if s.wanted.contains(channel) { s.confirmed.insert(channel) }
+                }
+            }
+        default:
+            break  // unsubscribe confirmations
+        }
     }
 }

@@ -2,7 +2,7 @@ import NotifierCore
 import Synchronization
 
 /// One client's outbound side: a bounded queue of frames the fan-out fills without blocking and
-/// the connection's writer drains. A client that lets `capacity` frames pile up is a slow
+/// the connection's writer drains in batches (one flush per batch). A client that lets `capacity` frames pile up is a slow
 /// consumer: it is closed with a reason instead of holding unbounded memory.
 public final class ClientConnection: Sendable {
     /// Why the notifier closes a connection.
@@ -36,23 +36,25 @@ public final class ClientConnection: Sendable {
     struct State {
         var combined: Bool
         var closing: CloseReason?
+        /// Frames queued and not yet taken by the writer.
+        var pending: [String] = []
+        /// The writer, waiting for frames.
+        var waiter: CheckedContinuation<[String]?, Never>?
     }
 
     /// Process-unique id (hub bookkeeping).
     public let id: Int
-    let continuation: AsyncStream<String>.Continuation
-    /// The frames to write, in order; ends when the connection closes.
-    public let frames: AsyncStream<String>
+    /// Frames queued before the connection counts as a slow consumer.
+    public let capacity: Int
     private let state: Mutex<State>
     private static let nextID = Atomic<Int>(1)
-
     /// A WebSocket API connection (its events are `{"event":..}` objects), not a stream one.
     public let isAPI: Bool
 
     public init(combined: Bool, capacity: Int, isAPI: Bool = false) {
         self.isAPI = isAPI
+        self.capacity = max(1, capacity)
         id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        (frames, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(max(1, capacity)))
         state = Mutex(State(combined: combined, closing: nil))
     }
 
@@ -67,11 +69,21 @@ public final class ClientConnection: Sendable {
 
     /// Queues a frame; a full queue closes the connection as a slow consumer.
     public func send(_ text: String) {
-        switch continuation.yield(text) {
-        case .dropped:
-            close(.slowConsumer)
-        default:
-            break
+        enum Outcome { case queued, overflow, wake(CheckedContinuation<[String]?, Never>, [String]), closed }
+        let outcome = state.withLock { s -> Outcome in
+            guard s.closing == nil else { return .closed }
+            guard s.pending.count < capacity else { return .overflow }
+            s.pending.append(text)
+            guard let waiter = s.waiter else { return .queued }
+            s.waiter = nil
+            let batch = s.pending
+            s.pending = []
+            return .wake(waiter, batch)
+        }
+        switch outcome {
+        case .overflow: close(.slowConsumer)
+        case .wake(let waiter, let batch): waiter.resume(returning: batch)
+        case .queued, .closed: break
         }
     }
 
@@ -80,15 +92,39 @@ public final class ClientConnection: Sendable {
         send(combined ? combinedText() : data)
     }
 
-    /// Marks the connection closing and ends its queue; the writer then sends the close frame.
-    /// The first reason wins.
-    public func close(_ reason: CloseReason) {
-        let first = state.withLock { s -> Bool in
-            guard s.closing == nil else { return false }
-            s.closing = reason
-            return true
+    /// Everything queued, in order, waiting until there is something; nil once the connection is
+    /// closing and the queue is drained (a slow consumer's queue is dropped at once).
+    public func nextBatch() async -> [String]? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<[String]?, Never>) in
+                let ready = state.withLock { s -> [String]?? in
+                    if s.closing == .slowConsumer { s.pending = []; return .some(nil) }
+                    if !s.pending.isEmpty {
+                        let batch = s.pending
+                        s.pending = []
+                        return .some(batch)
+                    }
+                    if s.closing != nil { return .some(nil) }
+                    s.waiter = c
+                    return nil
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+        } onCancel: {
+            close(.peerClosed)
         }
-        if first { continuation.finish() }
+    }
+
+    /// Marks the connection closing; the writer then drains the queue (unless the client is a
+    /// slow consumer) and sends the close frame. The first reason wins.
+    public func close(_ reason: CloseReason) {
+        let waiter = state.withLock { s -> CheckedContinuation<[String]?, Never>? in
+            guard s.closing == nil else { return nil }
+            s.closing = reason
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume(returning: nil)
     }
 }
 

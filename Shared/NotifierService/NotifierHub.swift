@@ -153,6 +153,16 @@ public final class NotifierHub: Sendable {
         subscriber.unsubscribe(channels)
     }
 
+    /// Waits until Redis confirmed every channel `streams` need (see `ChannelSubscriber.waitSubscribed`).
+    public func waitSubscribed(_ streams: [MarketStream]) async {
+        await subscriber.waitSubscribed(streams.flatMap { $0.channels(allSymbols: allSymbols) })
+    }
+
+    /// Waits until Redis confirmed `user`'s channel.
+    public func waitSubscribed(user: UInt64) async {
+        await subscriber.waitSubscribed([RedisNames.userChannel(userID: user)])
+    }
+
     // MARK: User subscriptions
 
     static func sinkKey(_ connection: ClientConnection, _ subscriptionID: Int?) -> String {

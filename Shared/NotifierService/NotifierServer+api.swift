@@ -1,6 +1,7 @@
 import ExchangeProtocol
 import Foundation
 import HummingbirdWebSocket
+import NIOCore
 import NotifierCore
 import OrderRouterCore
 import Synchronization
@@ -32,7 +33,7 @@ extension NotifierServer {
 
     static let requestWeightLimit = 6000
 
-    func serveAPI(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, ip: String) async throws {
+    func serveAPI(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, ip: String) async throws {
         let connection = ClientConnection(combined: false, capacity: configuration.limits.outboundBuffer, isAPI: true)
         let session = Locked(APISession(connectedSince: Self.nowMs()))
         hub.open(connection)
@@ -40,7 +41,7 @@ extension NotifierServer {
             let subs = session.withLock { Array($0.subscriptions) }
             hub.closed(connection, streams: [], users: subs.map { ($0.value, $0.key) })
         }
-        try await run(connection, outbound: outbound, reader: {
+        try await run(connection, outbound: outbound, channel: channel, reader: {
             for try await message in inbound.messages(maxSize: 1 << 16) {
                 guard case .text(let text) = message else { continue }
                 let reply = await self.handleAPI(text, connection: connection, session: session, ip: ip)
@@ -123,6 +124,7 @@ extension NotifierServer {
             case .failure(let error): return fail(error)
             case .success(let (user, sub)):
                 hub.subscribe(connection, user: user, subscriptionID: sub)
+                await hub.waitSubscribed(user: user)
                 return ok("{\"subscriptionId\":\(sub)}")
             }
         case "userDataStream.subscribe.signature":
@@ -136,6 +138,7 @@ extension NotifierServer {
                     return sub
                 }
                 hub.subscribe(connection, user: caller.userID, subscriptionID: sub)
+                await hub.waitSubscribed(user: caller.userID)
                 return ok("{\"subscriptionId\":\(sub)}")
             }
         case "userDataStream.unsubscribe":

@@ -84,7 +84,7 @@ public struct NotifierServer: Service {
             router: router,
             server: .http1WebSocketUpgrade(configuration: .init(ws: .init(
                 maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: limits.pingInterval)))) { request, channel, _ in
-                    try await self.upgrade(request, remote: channel.remoteAddress)
+                    try await self.upgrade(request, channel: channel)
                 },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
@@ -111,7 +111,8 @@ public struct NotifierServer: Service {
 
     typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
 
-    func upgrade(_ request: HTTPRequest, remote: SocketAddress?) async throws -> ShouldUpgradeResult<Handler> {
+    func upgrade(_ request: HTTPRequest, channel: any Channel) async throws -> ShouldUpgradeResult<Handler> {
+        let remote = channel.remoteAddress
         let full = request.path ?? "/"
         let pathPart = String(full.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         let query = full.contains("?") ? String(full[full.index(after: full.firstIndex(of: "?")!)...]) : ""
@@ -122,7 +123,7 @@ public struct NotifierServer: Service {
         }
         if pathPart == "/ws-api/v3" {
             return .upgrade([:]) { inbound, outbound, _ in
-                try await self.serveAPI(inbound: inbound, outbound: outbound, ip: ip)
+                try await self.serveAPI(inbound: inbound, outbound: outbound, channel: channel, ip: ip)
             }
         }
         if pathPart == "/stream" || pathPart == "/stream/" {
@@ -133,7 +134,7 @@ public struct NotifierServer: Service {
             }
             guard let streams = Self.streams(names) else { return .dontUpgrade }
             return .upgrade([:]) { inbound, outbound, _ in
-                try await self.serveStreams(initial: streams, combined: true, user: nil, inbound: inbound, outbound: outbound)
+                try await self.serveStreams(initial: streams, combined: true, user: nil, inbound: inbound, outbound: outbound, channel: channel)
             }
         }
         guard pathPart == "/ws" || pathPart.hasPrefix("/ws/") else { return .dontUpgrade }
@@ -143,12 +144,12 @@ public struct NotifierServer: Service {
             let key = names[0]
             guard let user = try await store.listenKeyUser(key) else { return .dontUpgrade }
             return .upgrade([:]) { inbound, outbound, _ in
-                try await self.serveStreams(initial: [], combined: false, user: (key, user), inbound: inbound, outbound: outbound)
+                try await self.serveStreams(initial: [], combined: false, user: (key, user), inbound: inbound, outbound: outbound, channel: channel)
             }
         }
         guard let streams = Self.streams(names) else { return .dontUpgrade }
         return .upgrade([:]) { inbound, outbound, _ in
-            try await self.serveStreams(initial: streams, combined: false, user: nil, inbound: inbound, outbound: outbound)
+            try await self.serveStreams(initial: streams, combined: false, user: nil, inbound: inbound, outbound: outbound, channel: channel)
         }
     }
 
@@ -173,7 +174,8 @@ public struct NotifierServer: Service {
     }
 
     /// Writes the connection's frames until it closes, alongside `reader` and the lifetime timer.
-    func run(_ connection: ClientConnection, outbound: WebSocketOutboundWriter, reader: @escaping @Sendable () async throws -> Void,
+    func run(_ connection: ClientConnection, outbound: WebSocketOutboundWriter, channel: any Channel,
+             reader: @escaping @Sendable () async throws -> Void,
              extra: (@Sendable () async throws -> Void)? = nil) async throws {
         let lifetime = configuration.limits.lifetime
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -187,15 +189,31 @@ public struct NotifierServer: Service {
             }
             if let extra { group.addTask { try await extra() } }
             defer { group.cancelAll() }
-            for await frame in connection.frames {
+            while let batch = await connection.nextBatch() {
                 // A slow consumer is cut off at once; any other close still flushes what is queued.
                 if connection.closing == .slowConsumer { break }
-                try await outbound.write(.text(frame))
+                try await Self.write(batch, to: channel)
             }
             if let reason = connection.closing, reason != .peerClosed {
                 try? await outbound.close(Self.closeCode(reason), reason: reason.reason)
             }
         }
+    }
+
+    /// Writes text frames straight into the connection's pipeline with one flush per batch:
+    /// `WebSocketOutboundWriter` flushes (and hops through its actor) per frame, which capped the
+    /// fan-out at a few tens of thousands of frames per second. Frames are whole, so they
+    /// interleave safely with the handler's own pings, pongs and close.
+    static func write(_ batch: [String], to channel: any Channel) async throws {
+        try await channel.eventLoop.flatSubmit {
+            var last = channel.eventLoop.makeSucceededVoidFuture()
+            for text in batch {
+                let frame = WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text))
+                last = channel.write(frame)
+            }
+            channel.flush()
+            return last
+        }.get()
     }
 
     // MARK: Market streams and legacy user data
@@ -207,14 +225,17 @@ public struct NotifierServer: Service {
 
     func serveStreams(
         initial: [MarketStream], combined: Bool, user: (key: String, id: UInt64)?,
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel
     ) async throws {
         let limits = configuration.limits
         let connection = ClientConnection(combined: combined, capacity: limits.outboundBuffer)
         let list = StreamList(Array(initial.prefix(limits.streamsPerConnection)))
         hub.open(connection)
         hub.subscribe(connection, to: list.streams.withLock { $0 })
-        if let user { hub.subscribe(connection, user: user.id, subscriptionID: nil) }
+        if let user {
+            hub.subscribe(connection, user: user.id, subscriptionID: nil)
+            await hub.waitSubscribed(user: user.id)
+        }
         defer {
             hub.closed(connection, streams: list.streams.withLock { $0 }, users: user.map { [($0.id, nil)] } ?? [])
         }
@@ -234,7 +255,7 @@ public struct NotifierServer: Service {
                 }
             }
         }
-        try await run(connection, outbound: outbound, reader: {
+        try await run(connection, outbound: outbound, channel: channel, reader: {
             var limiter = MessageRateLimiter(limit: limits.messagesPerSecond)
             for try await message in inbound.messages(maxSize: 1 << 16) {
                 guard limiter.admit(nowMs: Self.nowMs()) else {
@@ -242,12 +263,12 @@ public struct NotifierServer: Service {
                     return
                 }
                 guard case .text(let text) = message else { continue }
-                Self.handleControl(text, connection: connection, list: list, hub: hub, limit: limits.streamsPerConnection)
+                await Self.handleControl(text, connection: connection, list: list, hub: hub, limit: limits.streamsPerConnection)
             }
         }, extra: listenKeyWatch)
     }
 
-    static func handleControl(_ text: String, connection: ClientConnection, list: StreamList, hub: NotifierHub, limit: Int) {
+    static func handleControl(_ text: String, connection: ClientConnection, list: StreamList, hub: NotifierHub, limit: Int) async {
         switch StreamControl.parse(text) {
         case .subscribe(let id, let streams):
             let added = list.streams.withLock { current -> [MarketStream]? in
@@ -263,6 +284,8 @@ public struct NotifierServer: Service {
                 return
             }
             hub.subscribe(connection, to: added)
+            // The reply means "subscribed": Redis has the channels, nothing published after it is missed.
+            await hub.waitSubscribed(streams)
             connection.send(StreamControl.result("null", id: id))
         case .unsubscribe(let id, let streams):
             let removed = list.streams.withLock { current -> [MarketStream] in
