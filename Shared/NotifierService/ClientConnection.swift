@@ -1,3 +1,5 @@
+import NIOCore
+import NIOWebSocket
 import NotifierCore
 import Synchronization
 
@@ -40,6 +42,11 @@ public final class ClientConnection: Sendable {
         var pending: [String] = []
         /// The writer, waiting for frames.
         var waiter: CheckedContinuation<[String]?, Never>?
+        /// Attached: frames go straight onto the channel's event loop (see `attach`).
+        var channel: (any Channel)?
+        var drainScheduled = false
+        /// Frames handed to the channel and not yet written to the socket.
+        var inFlight = 0
     }
 
     /// Process-unique id (hub bookkeeping).
@@ -70,15 +77,27 @@ public final class ClientConnection: Sendable {
     /// Queues a frame; a full queue closes the connection as a slow consumer.
     public func send(_ text: String) {
         enum Outcome { case queued, overflow, wake(CheckedContinuation<[String]?, Never>, [String]), closed }
+        enum Drain { case none, schedule(any Channel) }
+        var drain = Drain.none
         let outcome = state.withLock { s -> Outcome in
             guard s.closing == nil else { return .closed }
-            guard s.pending.count < capacity else { return .overflow }
+            guard s.pending.count + s.inFlight < capacity else { return .overflow }
             s.pending.append(text)
+            if let channel = s.channel {
+                if !s.drainScheduled {
+                    s.drainScheduled = true
+                    drain = .schedule(channel)
+                }
+                return .queued
+            }
             guard let waiter = s.waiter else { return .queued }
             s.waiter = nil
             let batch = s.pending
             s.pending = []
             return .wake(waiter, batch)
+        }
+        if case .schedule(let channel) = drain {
+            channel.eventLoop.execute { self.drain(channel) }
         }
         switch outcome {
         case .overflow: close(.slowConsumer)
@@ -87,18 +106,54 @@ public final class ClientConnection: Sendable {
         }
     }
 
+    /// Sends frames from now on straight from the fan-out onto `channel`'s event loop: whatever is
+    /// queued when the loop gets to it goes out as one batch with one flush, with no task wake-up
+    /// per frame. Frames handed to the channel count against `capacity` until written to the
+    /// socket, so a client that stops reading is still cut off at the bound.
+    /// Attach before the first frame is queued, so that all frames take the same path.
+    public func attach(_ channel: any Channel) {
+        state.withLock { $0.channel = channel }
+    }
+
+    /// Runs on the channel's event loop.
+    private func drain(_ channel: any Channel) {
+        let batch = state.withLock { s -> [String] in
+            s.drainScheduled = false
+            guard s.closing != .slowConsumer else { return [] }
+            let batch = s.pending
+            s.pending = []
+            s.inFlight += batch.count
+            return batch
+        }
+        guard !batch.isEmpty else { return }
+        var last = channel.eventLoop.makeSucceededVoidFuture()
+        for text in batch {
+            last = channel.write(WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text)))
+        }
+        channel.flush()
+        let count = batch.count
+        last.whenComplete { _ in self.state.withLock { $0.inFlight -= count } }
+    }
+
     /// Queues a market payload in the connection's current format.
     public func send(stream: String, data: String, combinedText: () -> String) {
         send(combined ? combinedText() : data)
     }
 
     /// Everything queued, in order, waiting until there is something; nil once the connection is
-    /// closing and the queue is drained (a slow consumer's queue is dropped at once).
+    /// closing and the queue is drained (a slow consumer's queue is dropped at once). Once
+    /// attached to a channel, only waits for the close.
     public func nextBatch() async -> [String]? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<[String]?, Never>) in
                 let ready = state.withLock { s -> [String]?? in
                     if s.closing == .slowConsumer { s.pending = []; return .some(nil) }
+                    if s.channel != nil {
+                        // Attached: the event loop writes every frame, in order; wait for the close.
+                        if s.closing != nil { return .some(nil) }
+                        s.waiter = c
+                        return nil
+                    }
                     if !s.pending.isEmpty {
                         let batch = s.pending
                         s.pending = []

@@ -35,6 +35,7 @@ extension NotifierServer {
 
     func serveAPI(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, ip: String) async throws {
         let connection = ClientConnection(combined: false, capacity: configuration.limits.outboundBuffer, isAPI: true)
+        connection.attach(channel)
         let session = Locked(APISession(connectedSince: Self.nowMs()))
         hub.open(connection)
         defer {

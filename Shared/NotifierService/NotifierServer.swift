@@ -229,6 +229,8 @@ public struct NotifierServer: Service {
     ) async throws {
         let limits = configuration.limits
         let connection = ClientConnection(combined: combined, capacity: limits.outboundBuffer)
+        // Frames go from the fan-out straight onto the event loop (`run` then only waits for the close).
+        connection.attach(channel)
         let list = StreamList(Array(initial.prefix(limits.streamsPerConnection)))
         hub.open(connection)
         hub.subscribe(connection, to: list.streams.withLock { $0 })
