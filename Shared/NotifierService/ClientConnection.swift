@@ -39,9 +39,9 @@ public final class ClientConnection: Sendable {
         var combined: Bool
         var closing: CloseReason?
         /// Frames queued and not yet taken by the writer.
-        var pending: [String] = []
+        var pending: [ByteBuffer] = []
         /// The writer, waiting for frames.
-        var waiter: CheckedContinuation<[String]?, Never>?
+        var waiter: CheckedContinuation<[ByteBuffer]?, Never>?
         /// Attached: frames go straight onto the channel's event loop (see `attach`).
         var channel: (any Channel)?
         var drainScheduled = false
@@ -76,13 +76,19 @@ public final class ClientConnection: Sendable {
 
     /// Queues a frame; a full queue closes the connection as a slow consumer.
     public func send(_ text: String) {
-        enum Outcome { case queued, overflow, wake(CheckedContinuation<[String]?, Never>, [String]), closed }
+        send(buffer: ByteBuffer(string: text))
+    }
+
+    /// Queues a frame's bytes. The fan-out passes one buffer to every subscriber: NIO writes it
+    /// without copying, so a message costs one render and one buffer however many clients get it.
+    public func send(buffer: ByteBuffer) {
+        enum Outcome { case queued, overflow, wake(CheckedContinuation<[ByteBuffer]?, Never>, [ByteBuffer]), closed }
         enum Drain { case none, schedule(any Channel) }
         var drain = Drain.none
         let outcome = state.withLock { s -> Outcome in
             guard s.closing == nil else { return .closed }
             guard s.pending.count + s.inFlight < capacity else { return .overflow }
-            s.pending.append(text)
+            s.pending.append(buffer)
             if let channel = s.channel {
                 if !s.drainScheduled {
                     s.drainScheduled = true
@@ -117,7 +123,7 @@ public final class ClientConnection: Sendable {
 
     /// Runs on the channel's event loop.
     private func drain(_ channel: any Channel) {
-        let batch = state.withLock { s -> [String] in
+        let batch = state.withLock { s -> [ByteBuffer] in
             s.drainScheduled = false
             guard s.closing != .slowConsumer else { return [] }
             let batch = s.pending
@@ -127,8 +133,8 @@ public final class ClientConnection: Sendable {
         }
         guard !batch.isEmpty else { return }
         var last = channel.eventLoop.makeSucceededVoidFuture()
-        for text in batch {
-            last = channel.write(WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text)))
+        for buffer in batch {
+            last = channel.write(WebSocketFrame(fin: true, opcode: .text, data: buffer))
         }
         channel.flush()
         let count = batch.count
@@ -136,17 +142,17 @@ public final class ClientConnection: Sendable {
     }
 
     /// Queues a market payload in the connection's current format.
-    public func send(stream: String, data: String, combinedText: () -> String) {
-        send(combined ? combinedText() : data)
+    public func send(raw: ByteBuffer, combined combinedFrame: () -> ByteBuffer) {
+        send(buffer: combined ? combinedFrame() : raw)
     }
 
     /// Everything queued, in order, waiting until there is something; nil once the connection is
     /// closing and the queue is drained (a slow consumer's queue is dropped at once). Once
     /// attached to a channel, only waits for the close.
-    public func nextBatch() async -> [String]? {
+    public func nextBatch() async -> [ByteBuffer]? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<[String]?, Never>) in
-                let ready = state.withLock { s -> [String]?? in
+            await withCheckedContinuation { (c: CheckedContinuation<[ByteBuffer]?, Never>) in
+                let ready = state.withLock { s -> [ByteBuffer]?? in
                     if s.closing == .slowConsumer { s.pending = []; return .some(nil) }
                     if s.channel != nil {
                         // Attached: the event loop writes every frame, in order; wait for the close.
@@ -173,7 +179,7 @@ public final class ClientConnection: Sendable {
     /// Marks the connection closing; the writer then drains the queue (unless the client is a
     /// slow consumer) and sends the close frame. The first reason wins.
     public func close(_ reason: CloseReason) {
-        let waiter = state.withLock { s -> CheckedContinuation<[String]?, Never>? in
+        let waiter = state.withLock { s -> CheckedContinuation<[ByteBuffer]?, Never>? in
             guard s.closing == nil else { return nil }
             s.closing = reason
             defer { s.waiter = nil }

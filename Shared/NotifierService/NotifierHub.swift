@@ -2,6 +2,7 @@ import ExchangeProtocol
 import Foundation
 import Logging
 import Metrics
+import NIOCore
 import NotifierCore
 import Synchronization
 
@@ -73,7 +74,7 @@ public final class NotifierHub: Sendable {
                 // The WebSocket API wraps it like its other events (binance-sdk-spot reconnects on it).
                 c.send("{\"event\":\(payload)}")
             } else {
-                c.send(stream: "serverShutdown", data: payload) { MarketPayloads.combined(stream: "serverShutdown", data: payload) }
+                c.send(raw: ByteBuffer(string: payload)) { ByteBuffer(string: MarketPayloads.combined(stream: "serverShutdown", data: payload)) }
             }
             c.close(.serverShutdown)
         }
@@ -233,16 +234,17 @@ public final class NotifierHub: Sendable {
         }
     }
 
-    /// Sends `data` to every subscriber of `stream`; the combined form is built at most once.
+    /// Sends `data` to every subscriber of `stream`: rendered once, one shared buffer for all raw
+    /// subscribers and (built at most once) one for all combined ones.
     private static func fanOut(_ s: inout State, _ stream: MarketStream, _ data: @autoclosure () -> String) {
         guard let subscribers = s.market[stream], !subscribers.isEmpty else { return }
         let text = data()
-        var combined: String?
-        let name = stream.name
+        let raw = ByteBuffer(string: text)
+        var combined: ByteBuffer?
         for c in subscribers.values {
-            c.send(stream: name, data: text) {
+            c.send(raw: raw) {
                 if let combined { return combined }
-                let made = MarketPayloads.combined(stream: name, data: text)
+                let made = ByteBuffer(string: MarketPayloads.combined(stream: stream.name, data: text))
                 combined = made
                 return made
             }

@@ -204,11 +204,11 @@ public struct NotifierServer: Service {
     /// `WebSocketOutboundWriter` flushes (and hops through its actor) per frame, which capped the
     /// fan-out at a few tens of thousands of frames per second. Frames are whole, so they
     /// interleave safely with the handler's own pings, pongs and close.
-    static func write(_ batch: [String], to channel: any Channel) async throws {
+    static func write(_ batch: [ByteBuffer], to channel: any Channel) async throws {
         try await channel.eventLoop.flatSubmit {
             var last = channel.eventLoop.makeSucceededVoidFuture()
-            for text in batch {
-                let frame = WebSocketFrame(fin: true, opcode: .text, data: channel.allocator.buffer(string: text))
+            for buffer in batch {
+                let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
                 last = channel.write(frame)
             }
             channel.flush()
