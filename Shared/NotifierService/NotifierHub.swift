@@ -358,7 +358,7 @@ public final class NotifierHub: Sendable {
             }
             // Partial depth goes out every interval while the book is live, as Binance pushes it.
             for symbol in Array(s.books.keys) {
-                guard var book = s.books[symbol], !book.isWaiting else { continue }
+                guard let book = s.books[symbol], !book.isWaiting else { continue }
                 for levels in [5, 10, 20] {
                     for fast in second ? [true, false] : [true] {
                         let stream = MarketStream.partialDepth(symbol: symbol, levels: levels, fast: fast)
@@ -366,7 +366,6 @@ public final class NotifierHub: Sendable {
                         Self.fanOut(&s, stream, MarketPayloads.partialDepth(lastUpdateID: top.lastUpdateID, bids: top.bids, asks: top.asks))
                     }
                 }
-                s.books[symbol] = book
             }
             if second, !s.changedMiniTickers.isEmpty {
                 let tickers = s.changedMiniTickers.values.sorted { $0.symbol < $1.symbol }
