@@ -36,6 +36,7 @@ public struct MarketAggregatesSideEffects: SideEffectPlanner {
                 effects.append(.sortedSetPut(
                     key: RedisNames.marketAggTrades(symbol: agg.symbol), score: agg.aggTradeID,
                     member: EnvelopeCodec.encode(message: agg), keep: RedisNames.recentTradesKept))
+                if seen.insert(agg.symbol).inserted { traded.append(agg.symbol) }  // upstream aggTrades move klines
             case .mdKline(let kline) where kline.closed:
                 effects.append(Self.klineEffect(kline))
             case .mdBookTicker(let top):

@@ -154,6 +154,12 @@ struct AggregatesTests {
         let minute = processor.symbols["LRCBTC"]!.current[1]
         #expect(minute.quoteVolume == Self.fx("0.001234") && minute.venue == "binance")
         #expect([minute.firstTradeID, minute.lastTradeID, minute.tradeCount] == [55, 57, 3])
+        // REST sees the aggTrade and the klines it moved (nothing is re-published: the worker did).
+        var planner = MarketAggregatesSideEffects()
+        let effects = planner.plan(durable: outputs.filter(\.isEffectOnly), processors: [processor], nowMs: Self.t0)
+        let keys = effects.compactMap { if case .sortedSetPut(let key, _, _, _) = $0 { key } else { nil } }
+        #expect(keys.first == "mdAggTrades:LRCBTC" && keys.contains("mdKlines:LRCBTC:1m") && keys.contains("mdKlines:LRCBTC:1M"))
+        #expect(!effects.contains { if case .publish = $0 { true } else { false } })
         // An upstream trade is kept for REST only (its aggTrade already counted it).
         var t = Exchange_V1_MdTrade()
         t.symbol = "LRCBTC"
