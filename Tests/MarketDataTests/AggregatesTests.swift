@@ -1,4 +1,5 @@
 import ExchangeProtocol
+import ExchangeTestSupport
 import MarketDataCore
 import MarketDataService
 import MatchingEngine
@@ -12,31 +13,12 @@ import Testing
 struct AggregatesTests {
     static let t0: Int64 = 1_790_000_000_000  // 2026-09-21T13:33:20Z
 
-    static func fx(_ text: String) -> Int64 { text.hasPrefix("-") ? -Fixed8(String(text.dropFirst()))!.raw : Fixed8(text)!.raw }
-
+    static func fx(_ text: String) -> Int64 { MatchingEventSamples.fx(text) }
     static func trade(_ id: Int64, _ price: String, _ qty: String, time: Int64, taker: UInt64, buyerIsMaker: Bool) -> Exchange_V1_Envelope {
-        var t = Exchange_V1_Trade()
-        t.symbol = "BTCUSDT"
-        t.tradeID = id
-        t.price = fx(price)
-        t.quantity = fx(qty)
-        t.quoteQuantity = Fixed8(raw: t.price).multiplied(by: Fixed8(raw: t.quantity))!.raw
-        t.buyerOrderID = buyerIsMaker ? 7 : taker
-        t.sellerOrderID = buyerIsMaker ? taker : UInt64(id)
-        t.buyerIsMaker = buyerIsMaker
-        t.time = time
-        return Exchange_V1_Envelope(payload: .trade(t), createdAtMs: time, emittedAtMs: time)
+        MatchingEventSamples.trade(id, price, qty, time: time, taker: taker, buyerIsMaker: buyerIsMaker)
     }
-
     static func delta(_ first: Int64, _ last: Int64, bids: [(String, String)], asks: [(String, String)], time: Int64) -> Exchange_V1_Envelope {
-        var d = Exchange_V1_BookDelta()
-        d.symbol = "BTCUSDT"
-        d.firstUpdateID = first
-        d.lastUpdateID = last
-        d.eventTime = time
-        d.bids = bids.map { var l = Exchange_V1_PriceLevel(); l.price = fx($0.0); l.quantity = fx($0.1); return l }
-        d.asks = asks.map { var l = Exchange_V1_PriceLevel(); l.price = fx($0.0); l.quantity = fx($0.1); return l }
-        return Exchange_V1_Envelope(payload: .bookDelta(d), createdAtMs: time, emittedAtMs: time)
+        MatchingEventSamples.delta(first, last, bids: bids, asks: asks, time: time)
     }
 
     static func input(_ envelope: Exchange_V1_Envelope, offset: Int64, topic: String = "matching.events") -> ProcessorInput {

@@ -1,4 +1,5 @@
 import ExchangeProtocol
+import ExchangeTestSupport
 import Logging
 import MarketDataService
 import Messaging
@@ -12,31 +13,11 @@ import Testing
 /// harness's redis-server, then the router answers from there.
 @Suite("router: market endpoints")
 struct MarketEndpointTests {
-    static func fx(_ text: String) -> Int64 { text.hasPrefix("-") ? -Fixed8(String(text.dropFirst()))!.raw : Fixed8(text)!.raw }
-
     static func trade(_ id: Int64, _ price: String, _ qty: String, time: Int64, taker: UInt64, buyerIsMaker: Bool) -> Exchange_V1_Envelope {
-        var t = Exchange_V1_Trade()
-        t.symbol = "BTCUSDT"
-        t.tradeID = id
-        t.price = fx(price)
-        t.quantity = fx(qty)
-        t.quoteQuantity = Fixed8(raw: t.price).multiplied(by: Fixed8(raw: t.quantity))!.raw
-        t.buyerOrderID = buyerIsMaker ? 7 : taker
-        t.sellerOrderID = buyerIsMaker ? taker : 8
-        t.buyerIsMaker = buyerIsMaker
-        t.time = time
-        return Exchange_V1_Envelope(payload: .trade(t), createdAtMs: time, emittedAtMs: time)
+        MatchingEventSamples.trade(id, price, qty, time: time, taker: taker, buyerIsMaker: buyerIsMaker)
     }
-
     static func delta(_ id: Int64, bids: [(String, String)], asks: [(String, String)], time: Int64) -> Exchange_V1_Envelope {
-        var d = Exchange_V1_BookDelta()
-        d.symbol = "BTCUSDT"
-        d.firstUpdateID = id
-        d.lastUpdateID = id
-        d.eventTime = time
-        d.bids = bids.map { var l = Exchange_V1_PriceLevel(); l.price = fx($0.0); l.quantity = fx($0.1); return l }
-        d.asks = asks.map { var l = Exchange_V1_PriceLevel(); l.price = fx($0.0); l.quantity = fx($0.1); return l }
-        return Exchange_V1_Envelope(payload: .bookDelta(d), createdAtMs: time, emittedAtMs: time)
+        MatchingEventSamples.delta(id, id, bids: bids, asks: asks, time: time)
     }
 
     /// Feeds envelopes through the aggregates and applies their side effects to the harness's Redis.

@@ -242,10 +242,17 @@ extension OrderRouterAPI {
                                  nowMs: call.nowMs)
     }
 
-    func tickers(_ names: [String], single: Bool, mini: Bool, kind: TickerKind, windowMs: Int64, window: String, nowMs: Int64) async throws -> String {
+    /// One object per symbol: the object alone for `single`, else an array of them.
+    func perSymbol(_ names: [String], single: Bool, _ body: (String, inout JSONWriter) async throws -> Void) async throws -> String {
         var w = JSONWriter()
         if !single { w.arrayStart() }
-        for name in names {
+        for name in names { try await body(name, &w) }
+        if !single { w.arrayEnd() }
+        return w.text
+    }
+
+    func tickers(_ names: [String], single: Bool, mini: Bool, kind: TickerKind, windowMs: Int64, window: String, nowMs: Int64) async throws -> String {
+        try await perSymbol(names, single: single) { name, w in
             let inputs = try await market.tickerInputs(symbol: name, windowStart: nowMs - windowMs)
             var t = RollingStatistics.ticker(
                 symbol: name, venue: "", window: window, windowMs: windowMs, minutes: inputs.minutes, now: nowMs,
@@ -253,8 +260,6 @@ extension OrderRouterAPI {
             if kind == .tradingDay { t.closeTime = t.openTime + 86_400_000 - 1 }
             Self.write(t, top: inputs.top, mini: mini, kind: kind, to: &w)
         }
-        if !single { w.arrayEnd() }
-        return w.text
     }
 
     static func write(_ t: Exchange_V1_MdTicker, top: Exchange_V1_MdBookTicker?, mini: Bool, kind: TickerKind, to w: inout JSONWriter) {
@@ -300,26 +305,20 @@ extension OrderRouterAPI {
     func priceTicker(_ call: inout Call) async throws -> String {
         let (names, single) = try tickerSymbols(&call, required: false)
         try call.finish()
-        var w = JSONWriter()
-        if !single { w.arrayStart() }
-        for name in names {
+        return try await perSymbol(names, single: single) { name, w in
             let last = try await market.lastTrade(symbol: name)
             w.objectStart()
             w.field("symbol", name)
             w.field("price", decimal: Fixed8(raw: last?.price ?? 0))
             w.objectEnd()
         }
-        if !single { w.arrayEnd() }
-        return w.text
     }
 
     // GET /api/v3/ticker/bookTicker: symbol | symbols | neither.
     func bookTicker(_ call: inout Call) async throws -> String {
         let (names, single) = try tickerSymbols(&call, required: false)
         try call.finish()
-        var w = JSONWriter()
-        if !single { w.arrayStart() }
-        for name in names {
+        return try await perSymbol(names, single: single) { name, w in
             let top = try await market.bookTicker(symbol: name)
             w.objectStart()
             w.field("symbol", name)
@@ -329,8 +328,6 @@ extension OrderRouterAPI {
             w.field("askQty", decimal: Fixed8(raw: top?.askQuantity ?? 0))
             w.objectEnd()
         }
-        if !single { w.arrayEnd() }
-        return w.text
     }
 
     /// Weight of the ticker endpoints by how many symbols a request names.
