@@ -12,6 +12,9 @@ public struct MarketAggregatesSideEffects: SideEffectPlanner {
     public typealias Processor = MarketAggregatesProcessor
 
     private var retry: [SideEffect] = []
+    /// Per "SYMBOL interval": the open time of the last kline published closed, so a kline closed
+    /// on time by the clock is not published closed again when the next trade closes it in the log.
+    private var closedOnStream: [String: Int64] = [:]
 
     public init() {}
 
@@ -21,6 +24,11 @@ public struct MarketAggregatesSideEffects: SideEffectPlanner {
         var traded: [String] = []
         var seen: Set<String> = []
         for output in outputs {
+            if case .mdKline(let kline) = output.envelope.payload, kline.closed,
+               closedOnStream.updateValue(kline.openTime, forKey: "\(kline.symbol) \(kline.interval)") == kline.openTime {
+                effects.append(Self.klineEffect(kline))  // already closed on the stream by the clock
+                continue
+            }
             if !output.isEffectOnly {
                 effects.append(.publish(
                     channel: RedisNames.marketDataChannel(topic: output.topic, symbol: output.key),
@@ -48,6 +56,30 @@ public struct MarketAggregatesSideEffects: SideEffectPlanner {
         for symbol in traded {
             guard let aggregates = processors.lazy.compactMap({ $0.symbols[symbol] }).first else { continue }
             for kline in aggregates.current where kline.tradeCount > 0 { effects.append(Self.klineEffect(kline)) }
+        }
+        effects += closeByClock(processors, nowMs: nowMs)
+        return effects
+    }
+
+    /// Binance's kline streams send the closing update (`"x":true`) when the interval ends, trade or
+    /// not. The log closes a kline only at the next trade (it has no clock), so the stream gets the
+    /// close here, from the wall clock: Pub/Sub only, never the log or REST (which shows closeTime).
+    mutating func closeByClock(_ processors: [Processor], nowMs: Int64) -> [SideEffect] {
+        var effects: [SideEffect] = []
+        for processor in processors {
+            for (symbol, aggregates) in processor.symbols {
+                for kline in aggregates.current where kline.tradeCount > 0 && kline.closeTime < nowMs {
+                    let key = "\(symbol) \(kline.interval)"
+                    guard closedOnStream[key] != kline.openTime else { continue }
+                    closedOnStream[key] = kline.openTime
+                    var closed = kline
+                    closed.closed = true
+                    closed.eventTime = nowMs
+                    effects.append(.publish(
+                        channel: RedisNames.marketDataChannel(topic: Topics.mdTickers.name, symbol: symbol),
+                        message: EnvelopeCodec.encode(Exchange_V1_Envelope(payload: .mdKline(closed), createdAtMs: nowMs, emittedAtMs: nowMs))))
+                }
+            }
         }
         return effects
     }

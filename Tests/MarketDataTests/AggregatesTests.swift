@@ -215,6 +215,30 @@ struct AggregatesTests {
         #expect(again.count == effects.count - publishes.count)
     }
 
+    @Test func klineStreamsCloseOnTimeWithoutATrade() throws {
+        var processor = MarketAggregatesProcessor()
+        var planner = MarketAggregatesSideEffects()
+        _ = planner.plan(durable: Self.run(Self.scenario(), on: &processor), processors: [processor], nowMs: Self.t0 + 61_500)
+        func closedIntervals(_ effects: [SideEffect]) throws -> [String] {
+            try effects.compactMap { effect -> String? in
+                guard case .publish(let channel, let message) = effect, channel == "md.tickers.BTCUSDT",
+                      case .mdKline(let k) = try EnvelopeCodec.decode(message).payload, k.closed else { return nil }
+                return k.interval
+            }
+        }
+        // Two hours later, quiet market: every interval that ended is closed on the stream, once.
+        let later = planner.plan(durable: [], processors: [processor], nowMs: Self.t0 + 7_200_000)
+        let closed = try closedIntervals(later)
+        #expect(closed == ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h"])  // 6h, 12h, 1d... still open
+        #expect(try closedIntervals(planner.plan(durable: [], processors: [processor], nowMs: Self.t0 + 7_200_001)).isEmpty)
+        // The next trade closes them in the log too; the stream does not get those closes twice.
+        let outputs = Self.run([Self.trade(5, "100", "1", time: Self.t0 + 7_200_000, taker: 300, buyerIsMaker: false)], on: &processor, from: 6)
+        #expect(outputs.contains { if case .mdKline(let k) = $0.envelope.payload { k.closed && k.interval == "1h" } else { false } })
+        let effects = planner.plan(durable: outputs, processors: [processor], nowMs: Self.t0 + 7_200_002)
+        #expect(try closedIntervals(effects).isEmpty)
+        #expect(effects.contains { if case .sortedSetPut(let key, _, _, _) = $0 { key == "mdKlines:BTCUSDT:1h" } else { false } })
+    }
+
     @Test func rollingWindowsAtMinutePrecision() {
         #expect(RollingStatistics.windowMilliseconds("1m") == 60_000)
         #expect(RollingStatistics.windowMilliseconds("59m") == 3_540_000)

@@ -18,8 +18,8 @@ public enum AggregateOutput: Sendable, Equatable {
 ///
 /// Streams are throttled by event time as Binance throttles them by wall time: a kline update per
 /// interval at most every 2 s (1 s for `1s`) plus every close, the 24 h ticker, mini ticker and
-/// avgPrice at most every 1 s. A kline is closed by the first trade of a later interval (a quiet
-/// market's last kline stays open on the stream until then; REST shows it with its closeTime).
+/// avgPrice at most every 1 s. A kline is closed by the first trade of a later interval (the
+/// service's side effects close it on the stream by the clock; REST shows it with its closeTime).
 public struct SymbolAggregates: Sendable, Equatable {
     public let symbol: String
     public let venue: String
