@@ -11,7 +11,7 @@ import Testing
 /// interval, rolling statistics, the internal book's diffs and top, and deterministic replay.
 @Suite("market aggregates")
 struct AggregatesTests {
-    static let t0: Int64 = 1_790_000_000_000  // 2026-09-21T13:33:20Z
+    static let t0: Int64 = 1_790_000_000_000  // 2026-09-21T14:13:20Z
 
     static func fx(_ text: String) -> Int64 { MatchingEventSamples.fx(text) }
     static func trade(_ id: Int64, _ price: String, _ qty: String, time: Int64, taker: UInt64, buyerIsMaker: Bool) -> Exchange_V1_Envelope {
@@ -110,7 +110,7 @@ struct AggregatesTests {
         let outputs = Self.run(envelopes, on: &processor)
         let klines = outputs.compactMap { if case .mdKline(let k) = $0.envelope.payload { k } else { nil } }
         let secondKlines = klines.filter { $0.interval == "1s" }
-        #expect(secondKlines.filter(\.closed).count == 2)  // 13:33:20 and :21 close; :22 is open
+        #expect(secondKlines.filter(\.closed).count == 2)  // 14:13:20 and :21 close; :22 is open
         #expect(klines.filter { $0.interval == "1h" }.count <= 2)  // throttled to one per 2 s of trade time
         let tickers = outputs.compactMap { if case .mdTicker(let t) = $0.envelope.payload, !t.mini { t } else { nil } }
         #expect(tickers.count == 2)  // t0+10 and t0+1010
@@ -237,6 +237,25 @@ struct AggregatesTests {
         let effects = planner.plan(durable: outputs, processors: [processor], nowMs: Self.t0 + 7_200_002)
         #expect(try closedIntervals(effects).isEmpty)
         #expect(effects.contains { if case .sortedSetPut(let key, _, _, _) = $0 { key == "mdKlines:BTCUSDT:1h" } else { false } })
+    }
+
+    @Test func timeZoneKlinesComposeFromIntervalsTheOffsetKeeps() {
+        #expect(TimeZoneKlines.source(forOffset: 8 * 3_600_000) == .h1)
+        #expect(TimeZoneKlines.source(forOffset: -(5 * 3_600_000 + 1_800_000)) == .m30)
+        #expect(TimeZoneKlines.source(forOffset: 5 * 3_600_000 + 2_700_000) == .m15)
+        // The month of 2026-09-30T20:00Z in UTC+8 is October (local 04:00 on Oct 1).
+        let time: Int64 = 1_790_798_400_000
+        #expect(TimeZoneKlines.openTime(.mo1, containing: time, offsetMs: 8 * 3_600_000) == 1_790_784_000_000)  // 2026-09-30T16:00Z
+        var hours: [Exchange_V1_MdKline] = []
+        for (i, price) in ["10", "12"].enumerated() {
+            var k = Exchange_V1_MdKline.empty(symbol: "X", venue: "internal", interval: .h1, openTime: time + Int64(i) * 3_600_000)
+            k.add(AggregateTrade(id: Int64(i + 1), price: Self.fx(price), quantity: Self.fx("1"), quoteQuantity: Self.fx(price),
+                                 time: k.openTime, buyerIsMaker: false, takerOrderID: 1))
+            hours.append(k)
+        }
+        let months = TimeZoneKlines.compose(hours, into: .mo1, offsetMs: 8 * 3_600_000)
+        #expect(months.count == 1 && months[0].openTime == 1_790_784_000_000 && months[0].closeTime == 1_793_462_399_999)
+        #expect([months[0].open, months[0].close, months[0].tradeCount, months[0].quoteVolume] == [Self.fx("10"), Self.fx("12"), 2, Self.fx("22")])
     }
 
     @Test func rollingWindowsAtMinutePrecision() {

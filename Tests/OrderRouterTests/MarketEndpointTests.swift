@@ -40,7 +40,7 @@ struct MarketEndpointTests {
 
     @Test func tradesKlinesTickersFromTheAggregates() async throws {
         try await RouterHarness.with { h in
-            let now = h.nowMs  // 2026-09-21T13:33:20Z
+            let now = h.nowMs  // 2026-09-21T14:13:20Z
             let first = now - 100_000, second = now - 39_000
             try await Self.ingest([
                 Self.trade(1, "100", "1", time: first, taker: 100, buyerIsMaker: false),
@@ -76,6 +76,16 @@ struct MarketEndpointTests {
                 [1789999920000,"99.00000000","99.00000000","99.00000000","99.00000000","0.50000000",1789999979999,\
                 "49.50000000",1,"0.00000000","0.00000000","0"]]
                 """)
+            // In UTC+8 the day starts at 16:00 UTC: composed from the hourly klines.
+            #expect(await h.get("/api/v3/klines", "symbol=BTCUSDT&interval=1d&timeZone=8").body == """
+                [[1789920000000,"100.00000000","101.00000000","99.00000000","99.00000000","4.50000000",1790006399999,\
+                "450.50000000",4,"4.00000000","401.00000000","0"]]
+                """)
+            // In UTC-5:30 hours start at :30 UTC (13:30Z for trades at 14:11Z): composed from the 30-minute klines.
+            let westHours = await h.get("/api/v3/klines", "symbol=BTCUSDT&interval=1h&timeZone=-5:30").body
+            #expect(westHours.hasPrefix(
+                #"[[1789997400000,"100.00000000","101.00000000","99.00000000","99.00000000","4.50000000",1790000999999,"#))
+            #expect(await h.get("/api/v3/klines", "symbol=BTCUSDT&interval=1d&timeZone=8&startTime=1790006400000").body == "[]")
             #expect(await h.get("/api/v3/uiKlines", "symbol=BTCUSDT&interval=1m&startTime=\(second)").body.hasPrefix("[[1789999920000,"))
             #expect(await h.get("/api/v3/klines", "symbol=BTCUSDT&interval=1m&limit=1").body.hasPrefix("[[1789999920000,"))
             #expect(await h.get("/api/v3/klines", "symbol=BTCUSDT&interval=1m&endTime=1789999919999").body.hasPrefix("[[1789999860000,"))
@@ -90,7 +100,7 @@ struct MarketEndpointTests {
                 [{"symbol":"BTCUSDT","openPrice":"100.00000000","highPrice":"101.00000000","lowPrice":"99.00000000","lastPrice":"99.00000000",\
                 "volume":"4.50000000","quoteVolume":"450.50000000","openTime":\(now - 86_400_000),"closeTime":\(now),"firstId":1,"lastId":4,"count":4}]
                 """)
-            // A 1-minute window at 13:33:20 overlaps only the second trade's minute.
+            // A 1-minute window at 14:13:20 overlaps only the second trade's minute.
             #expect(await h.get("/api/v3/ticker", "symbol=BTCUSDT&windowSize=1m").body == """
                 {"symbol":"BTCUSDT","priceChange":"0.00000000","priceChangePercent":"0.000","weightedAvgPrice":"99.00000000",\
                 "openPrice":"99.00000000","highPrice":"99.00000000","lowPrice":"99.00000000","lastPrice":"99.00000000",\

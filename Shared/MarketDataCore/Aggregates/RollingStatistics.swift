@@ -193,3 +193,52 @@ public enum RollingStatistics {
         return q
     }
 }
+
+/// Klines of an interval in another time zone (Binance's `timeZone`), composed from finer UTC
+/// klines whose boundaries the offset does not move: an interval of a day or more (or hours the
+/// offset does not divide) starts at local midnight (local hour), i.e. `offset` earlier in UTC.
+public enum TimeZoneKlines {
+    /// The finest stored interval whose boundaries stay put under `offsetMs` (1h for whole hours,
+    /// 30m/15m/5m/1m for the rest).
+    public static func source(forOffset offsetMs: Int64) -> KlineInterval {
+        for interval in [KlineInterval.h1, .m30, .m15, .m5] where offsetMs % interval.fixedMilliseconds! == 0 { return interval }
+        return .m1
+    }
+
+    /// The open time (UTC ms) of the `interval` containing `time` in a zone `offsetMs` ahead of UTC.
+    public static func openTime(_ interval: KlineInterval, containing time: Int64, offsetMs: Int64) -> Int64 {
+        interval.openTime(containing: time + offsetMs) - offsetMs
+    }
+
+    /// Merges `finer` (ascending, non-overlapping) into klines of `interval` in the zone.
+    public static func compose(_ finer: [Exchange_V1_MdKline], into interval: KlineInterval, offsetMs: Int64) -> [Exchange_V1_MdKline] {
+        var out: [Exchange_V1_MdKline] = []
+        for k in finer where k.tradeCount > 0 {
+            let open = openTime(interval, containing: k.openTime, offsetMs: offsetMs)
+            if out.last?.openTime != open {
+                var fresh = Exchange_V1_MdKline.empty(symbol: k.symbol, venue: k.venue, interval: interval, openTime: open)
+                fresh.closeTime = interval.closeTime(openTime: open + offsetMs) - offsetMs
+                out.append(fresh)
+            }
+            var merged = out[out.count - 1]
+            if merged.tradeCount == 0 {
+                merged.open = k.open
+                merged.high = k.high
+                merged.low = k.low
+                merged.firstTradeID = k.firstTradeID
+            } else {
+                merged.high = max(merged.high, k.high)
+                merged.low = min(merged.low, k.low)
+            }
+            merged.close = k.close
+            merged.lastTradeID = k.lastTradeID
+            merged.tradeCount += k.tradeCount
+            merged.volume &+= k.volume
+            merged.quoteVolume &+= k.quoteVolume
+            merged.takerBuyBaseVolume &+= k.takerBuyBaseVolume
+            merged.takerBuyQuoteVolume &+= k.takerBuyQuoteVolume
+            out[out.count - 1] = merged
+        }
+        return out
+    }
+}

@@ -111,14 +111,24 @@ extension OrderRouterAPI {
         let offset = try Self.timeZoneOffset(&call)
         let limit = try Self.limit(&call, default: 500, max: 1000)
         try call.finish()
-        // Klines are kept in UTC. An offset moves only intervals of an hour or more that it does
-        // not divide (a whole-hour offset leaves 1s...1h unchanged).
+        let symbol = rules.config.symbol
+        let rows: [Exchange_V1_MdKline]
         if offset != 0 && !Self.offsetKeepsBoundaries(offset, interval) {
-            throw APIError(code: -1100, msg: "Illegal characters found in parameter 'timeZone'; this exchange serves klines of \(interval.rawValue) in UTC only.")
+            // Klines are kept in UTC; in a zone that moves this interval's boundaries they are
+            // composed from the finest stored interval the offset does not move (so they reach
+            // back as far as that one is kept: 1h about 41 days, 1m 7 days).
+            let source = TimeZoneKlines.source(forOffset: offset)
+            let kept = source == .m1 ? RedisNames.minuteKlinesKept : RedisNames.klinesKept
+            let finer = try await market.klines(symbol: symbol, interval: source.rawValue, start: nil, end: end, limit: kept)
+            let first = start.map { TimeZoneKlines.openTime(interval, containing: $0, offsetMs: offset) }
+            let composed = TimeZoneKlines.compose(finer, into: interval, offsetMs: offset)
+                .filter { k in (first.map { k.openTime >= $0 } ?? true) && (end.map { k.openTime <= $0 } ?? true) }
+            rows = first == nil ? Array(composed.suffix(limit)) : Array(composed.prefix(limit))
+        } else {
+            // A kline whose interval contains startTime counts, as on Binance.
+            let first = start.map { interval.openTime(containing: $0) }
+            rows = try await market.klines(symbol: symbol, interval: interval.rawValue, start: first, end: end, limit: limit)
         }
-        // A kline whose interval contains startTime counts, as on Binance.
-        let first = start.map { interval.openTime(containing: $0) }
-        let rows = try await market.klines(symbol: rules.config.symbol, interval: interval.rawValue, start: first, end: end, limit: limit)
         var w = JSONWriter()
         w.arrayStart()
         for k in rows {
