@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "MarketDataCore", targets: ["MarketDataCore"]),
         .library(name: "MarketDataService", targets: ["MarketDataService"]),
         .library(name: "BinanceReplay", targets: ["BinanceReplay"]),
+        .library(name: "NotifierCore", targets: ["NotifierCore"]),
+        .library(name: "NotifierService", targets: ["NotifierService"]),
         // Preloaded by `exchange bench matching` to count allocations; never linked into a service.
         .library(name: "ExchangeMallocCounter", type: .dynamic, targets: ["CMallocCounter"]),
         .executable(name: "market-data", targets: ["MarketData"]),
@@ -185,10 +187,30 @@ let package = Package(
             path: "Services/MarketData"),
         .executableTarget(name: "Matching", dependencies: ["ServiceKit", "MatchingEngine", "MatchingService"], path: "Services/Matching"),
         .executableTarget(name: "Ledger", dependencies: ["ServiceKit", "LedgerService", "LedgerCore"], path: "Services/Ledger"),
+        // The notifier's pure part: stream names, Binance payloads, live methods, depth windows, books.
+        .target(
+            name: "NotifierCore",
+            dependencies: ["ExchangeProtocol", "OrderRouterCore", "MarketDataCore"],
+            path: "Shared/NotifierCore"
+        ),
+        // The WebSocket edge: Redis fan-out hub, connections, WebSocket API sessions.
+        .target(
+            name: "NotifierService",
+            dependencies: [
+                "NotifierCore", "ExchangeProtocol", "Messaging", "OrderRouterCore", "ExchangeSecurity",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/NotifierService"
+        ),
         .executableTarget(
             name: "Notifier",
             dependencies: [
-                "ServiceKit", "Messaging",
+                "ServiceKit", "Messaging", "NotifierCore", "NotifierService", "ExchangeSecurity", "ExchangeProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -209,6 +231,7 @@ let package = Package(
                 "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore",
                 "LedgerService", "OrderRouterCore", "ExchangeSecurity",
                 "MarketDataCore", "MarketDataService", "BinanceReplay", "BinanceClient",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -249,6 +272,18 @@ let package = Package(
                 "ExchangeProtocol", "ExchangeTestSupport", "MatchingEngine",
             ],
             path: "Tests/MarketDataTests"
+        ),
+        .testTarget(
+            name: "NotifierTests",
+            dependencies: [
+                "NotifierCore", "NotifierService", "ExchangeProtocol", "ExchangeSecurity", "Messaging", "MarketDataCore",
+                "ExchangeTestSupport",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/NotifierTests"
         ),
         .testTarget(name: "SecurityTests", dependencies: ["ExchangeSecurity"], path: "Tests/SecurityTests"),
         .testTarget(name: "ExchangeProtocolTests", dependencies: ["ExchangeProtocol"], path: "Tests/ExchangeProtocolTests"),

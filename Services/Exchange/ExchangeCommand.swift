@@ -13,5 +13,5 @@ struct ExchangeCommand: AsyncParsableCommand {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks; each prints one JSON document.",
-        subcommands: [BenchCodecCommand.self, BenchRouterCommand.self, BenchAPICommand.self, BenchEventLogCommand.self, BenchMatchingCommand.self, BenchMatchingServiceCommand.self, BenchLedgerCommand.self, BenchLedgerServiceCommand.self, BenchIngestCommand.self])
+        subcommands: [BenchCodecCommand.self, BenchRouterCommand.self, BenchAPICommand.self, BenchEventLogCommand.self, BenchMatchingCommand.self, BenchMatchingServiceCommand.self, BenchLedgerCommand.self, BenchLedgerServiceCommand.self, BenchIngestCommand.self, BenchWSCommand.self])
 }

@@ -1,15 +1,17 @@
 import ArgumentParser
 import ExchangeProtocol
+import ExchangeSecurity
 import Foundation
 import Hummingbird
 import Logging
 import Messaging
-import Metrics
+import NotifierCore
+import NotifierService
 import ServiceKit
 import ServiceLifecycle
 
-/// `notifier`: the WebSocket edge. Market and user-data streams land with issue 6; this listens on
-/// the WebSocket port, and taps the Redis Pub/Sub channels it will fan out.
+/// `notifier`: the WebSocket edge. Binance market streams, legacy user-data streams and the
+/// WebSocket API's user data, relayed from Redis Pub/Sub (`md.*`, `user.*`); see `NotifierServer`.
 @main
 struct NotifierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,46 +25,43 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(name: .customLong("ws-port"), help: "WebSocket port (EXCHANGE_WS_PORT, default 8090)")
     var wsPort: Int?
 
+    @Option(name: .customLong("symbols"), help: "Symbol catalogue JSON (EXCHANGE_SYMBOLS, default deploy/symbols.json)")
+    var symbols: String?
+
+    @Option(name: .customLong("outbound-buffer"), help: "Frames queued per connection before it is closed as a slow consumer (default 4096)")
+    var outboundBuffer: Int?
+
+    @Option(name: .customLong("max-connections-per-ip"), help: "New connections per IP per 5 minutes (Binance: 300; benchmarks raise it)")
+    var maxConnectionsPerIP: Int?
+
     func run() async throws {
         let configuration = try options.resolve(service: "notifier", defaultAdminPort: DefaultPorts.notifierAdmin)
         let ws = try ListenAddress.resolve(
             host: wsHost, port: wsPort, environmentPrefix: "EXCHANGE_WS", defaultPort: DefaultPorts.notifierWebSocket)
+        let path = symbols ?? ProcessInfo.processInfo.environment["EXCHANGE_SYMBOLS"] ?? "deploy/symbols.json"
+        // Without a catalogue the market streams still work; only `!miniTicker@arr` needs the symbol list.
+        let catalog = (try? SymbolCatalog.load(path: path)) ?? SymbolCatalog([])
+        let masterKey = try MasterKey.fromEnvironment()
+        var limits = ConnectionLimits()
+        if let outboundBuffer { limits.outboundBuffer = outboundBuffer }
+        if let maxConnectionsPerIP { limits.connectionsPerWindow = maxConnectionsPerIP }
+        let wsLimits = limits
+        let redis = RedisConfiguration(host: configuration.redis.host, port: configuration.redis.port)
         let host = ws.host
         let port = ws.port
         try await ServiceRuntime.run(configuration) { context in
-            let router = Router()
-            router.get("/health") { _, _ in Response(status: context.health.isReady ? .ok : .serviceUnavailable) }
-            let edge = Application(
-                router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
-                onServerRunning: { channel in
-                    context.logger.info("WebSocket edge listening", metadata: ["exchange.ws": "ws://\(host):\(channel.localAddress?.port ?? port)"])
-                },
+            context.logger.info("notifier catalogue", metadata: [
+                "exchange.symbols": "\(catalog.symbols.count)", "exchange.hmac": "\(masterKey != nil)",
+            ])
+            let server = NotifierServer(
+                configuration: NotifierConfiguration(
+                    host: host, port: port, redis: redis, limits: wsLimits, masterKey: masterKey,
+                    symbols: catalog.symbols.keys.sorted()),
                 logger: context.logger)
             return [
                 RedisHealthProbe(endpoint: configuration.redis, health: context.health, logger: context.logger),
-                PubSubTap(endpoint: configuration.redis, logger: context.logger),
-                edge,
+                server,
             ]
         }
-    }
-}
-
-/// Subscribes to the fan-out channels (`md.*`, `user.*`) and counts what arrives per channel
-/// family, so the Pub/Sub path is live and observable before the stream encoders exist.
-struct PubSubTap: Service {
-    let endpoint: RedisEndpoint
-    let logger: Logger
-
-    func run() async throws {
-        let subscriber = RedisSubscriber(
-            configuration: RedisConfiguration(host: endpoint.host, port: endpoint.port),
-            patterns: ["md.*", "user.*"], logger: logger)
-        try await cancelWhenGracefulShutdown {
-            for await message in subscriber {
-                let family = message.channel.split(separator: ".").first.map(String.init) ?? "other"
-                Counter(label: "exchange.notifier.pubsub.messages", dimensions: [("family", family)]).increment()
-            }
-        }
-        subscriber.close()
     }
 }
