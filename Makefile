@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make run    - install missing system packages, build release, run the whole stack (exchange up --demo)
+#   make run    - install missing system packages, build release, run the whole stack (exchange up --demo --upstream replay)
 #   make test   - install what the tests need, build, run swift test and the stack smoke test
 SHELL := /bin/bash
 APT_PACKAGES := redis-server librdkafka-dev libhiredis-dev pkg-config protobuf-compiler curl
@@ -28,7 +28,7 @@ build-debug: deps
 	swift build --build-tests
 
 run: build
-	.build/release/exchange up --demo
+	.build/release/exchange up --demo --upstream replay
 
 swift-test: build-debug
 	swift test --skip-build $(SWIFT_TEST_FLAGS)

@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "OrderRouterCore",
             dependencies: [
-                "ExchangeProtocol", "ExchangeSecurity", "Messaging",
+                "ExchangeProtocol", "ExchangeSecurity", "Messaging", "MarketDataCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -152,7 +152,9 @@ let package = Package(
             path: "Shared/BinanceClient"
         ),
         // Pure market-data core: the byte parser for Binance frames, local books, aggregates. No I/O.
-        .target(name: "MarketDataCore", dependencies: ["ExchangeProtocol"], path: "Shared/MarketDataCore"),
+        .target(
+            name: "MarketDataCore", dependencies: ["ExchangeProtocol", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Shared/MarketDataCore"),
         // The ingestion worker: upstream client -> books -> md.* topics and Redis.
         .target(
             name: "MarketDataService",
@@ -255,6 +257,7 @@ let package = Package(
             name: "OrderRouterTests",
             dependencies: [
                 "OrderRouterCore", "ExchangeSecurity", "ExchangeProtocol", "Messaging", "ExchangeTestSupport",
+                "MarketDataCore", "MarketDataService", "ServiceKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -266,7 +269,7 @@ let package = Package(
             name: "MarketDataTests",
             dependencies: [
                 "MarketDataCore", "MarketDataService", "BinanceClient", "BinanceReplay", "ServiceKit", "Messaging",
-                "ExchangeProtocol", "ExchangeTestSupport",
+                "ExchangeProtocol", "ExchangeTestSupport", "MatchingEngine",
             ],
             path: "Tests/MarketDataTests"
         ),

@@ -34,6 +34,19 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Log format of the services: text|json.")
     var logFormat: String = "text"
 
+    @Option(help: "Market data for venue-binance symbols: live (Binance), replay (the recorded capture, served by `exchange replay` on port 9443 + ports offset: offline) or none.")
+    var upstream: String = "live"
+
+    @Option(name: .customLong("replay-ws-capture"), help: "Capture `--upstream replay` serves (WebSocket frames).")
+    var replayWSCapture: String = "Tests/Fixtures/binance/spot-ws-2021-10-12.txt"
+
+    @Option(name: .customLong("replay-rest-capture"), help: "Capture `--upstream replay` serves (REST snapshots).")
+    var replayRESTCapture: String = "Tests/Fixtures/binance/spot-rest-2021-10-12.txt"
+
+    func validate() throws {
+        guard ["live", "replay", "none"].contains(upstream) else { throw ValidationError("--upstream live|replay|none") }
+    }
+
     /// The services `up` runs, with their ports shifted by `offset`.
     static func services(offset: Int) -> [ManagedService] {
         [
@@ -105,12 +118,30 @@ struct UpCommand: AsyncParsableCommand {
             master = try MasterKey.load(path: path)
             environment["EXCHANGE_MASTER_KEY_FILE"] = path
         }
+        var marketData: [String: String] = [:]
+        switch upstream {
+        case "replay":
+            let port = 9443 + portsOffset
+            children.append(ChildProcess(
+                name: "replay", executable: "\(binDir)/exchange",
+                arguments: ["replay", "--ws-capture", URL(fileURLWithPath: replayWSCapture).standardizedFileURL.path,
+                            "--rest-capture", URL(fileURLWithPath: replayRESTCapture).standardizedFileURL.path,
+                            "--speed", "1", "--port", String(port)],
+                environment: [:], logFile: "\(logs)/replay.log", logger: logger))
+            marketData = ["EXCHANGE_MD_UPSTREAM_REST": "http://127.0.0.1:\(port)", "EXCHANGE_MD_UPSTREAM_WS": "ws://127.0.0.1:\(port)",
+                          "EXCHANGE_MD_STREAMS": "depth@100ms,bookTicker,aggTrade"]
+        case "none":
+            marketData = ["EXCHANGE_MD_UPSTREAM": "none"]
+        default:
+            break
+        }
         children.append(Startup(endpoint: endpoint, demo: demo ? DemoSetup(dataDir: dataDir, master: master) : nil, logger: logger))
         for service in services {
             let envName = "EXCHANGE_\(service.name.uppercased().replacingOccurrences(of: "-", with: "_"))_ADMIN_PORT"
             children.append(ChildProcess(
                 name: service.name, executable: "\(binDir)/\(service.name)", arguments: [],
                 environment: environment.merging(service.environment) { _, new in new }
+                    .merging(service.name == "market-data" ? marketData : [:]) { _, new in new }
                     .merging([envName: String(service.adminPort)]) { _, new in new },
                 logFile: "\(logs)/\(service.name).log", logger: logger))
         }

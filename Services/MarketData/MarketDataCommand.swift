@@ -8,8 +8,8 @@ import ServiceLifecycle
 
 /// `market-data`: upstream Binance ingestion (books, trades, book tickers to `md.*` and Redis),
 /// sharded statically (`--shard i/n`) or through a Kafka consumer group (`--shard group`).
-/// It still consumes `matching.events` with the tallying processor; aggregates of internal
-/// symbols are not built yet.
+/// Its aggregates (`MarketAggregatesProcessor`) turn `matching.events` and upstream `md.trades`
+/// into klines, tickers, avgPrice, aggTrades and internal books' depth diffs and book tickers.
 @main
 struct MarketDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,6 +38,9 @@ struct MarketDataCommand: AsyncParsableCommand {
     @Option(name: .customLong("upstream"), help: "'binance' (default) or 'none': no ingestion (env EXCHANGE_MD_UPSTREAM).")
     var upstream: String?
 
+    @Option(help: "'on' (default): klines, tickers, avgPrice, aggTrades and REST projections from matching.events and md.trades; 'off' on extra ingestion workers sharing a Redis Streams log, where every instance would read every partition (env EXCHANGE_MD_AGGREGATES).")
+    var aggregates: String?
+
     func run() async throws {
         let configuration = try options.resolve(service: "market-data", defaultAdminPort: DefaultPorts.marketDataAdmin)
         let env = ProcessInfo.processInfo.environment
@@ -59,14 +62,25 @@ struct MarketDataCommand: AsyncParsableCommand {
         }
         let redisEndpoint = configuration.redis
         let ingestionConfiguration = ingestion
-        try await StandardService.run(configuration, inputs: [Topics.matchingEvents], processor: RecordTally.self, extra: { context in
+        let workers: @Sendable (ServiceContext) async throws -> [any Service] = { context in
             guard upstreamMode != "none", !symbolList.isEmpty else { return [any Service]() }
             let redis = RedisClient(configuration: RedisConfiguration(host: redisEndpoint.host, port: redisEndpoint.port), label: "md-redis", logger: context.logger)
             if shardMode == "group" {
                 return [ShardCoordinator(symbols: symbolList, base: ingestionConfiguration, eventLog: context.eventLog, redis: redis, logger: context.logger)]
             }
             return [IngestionWorker(configuration: ingestionConfiguration, eventLog: context.eventLog, redis: redis, logger: context.logger)]
-        })
+        }
+        let aggregatesMode = aggregates ?? env["EXCHANGE_MD_AGGREGATES"] ?? "on"
+        guard aggregatesMode == "on" || aggregatesMode == "off" else { throw ValidationError("--aggregates on|off") }
+        if aggregatesMode == "on" {
+            // One processor per input partition (symbols are disjoint between matching.events and
+            // md.trades), so instances sharing a Kafka group split the symbols with their state.
+            try await StandardService.run(
+                configuration, inputs: [Topics.matchingEvents, Topics.mdTrades], processor: MarketAggregatesProcessor.self,
+                stateScope: .perPartition, planner: MarketAggregatesSideEffects(), extra: workers)
+        } else {
+            try await StandardService.run(configuration, inputs: [Topics.matchingEvents], processor: RecordTally.self, extra: workers)
+        }
     }
 
     func resolveSymbols(env: [String: String]) throws -> [String] {

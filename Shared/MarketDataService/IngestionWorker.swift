@@ -34,7 +34,7 @@ public struct IngestionConfiguration: Sendable {
 
     public init(
         restBaseURL: String = "https://api.binance.com", streamBaseURL: String = "wss://stream.binance.com:9443", symbols: [String],
-        streamKinds: [String] = ["depth@100ms", "bookTicker", "aggTrade", "trade", "kline_1m"], snapshotLimit: Int = 5000,
+        streamKinds: [String] = ["depth@100ms", "bookTicker", "aggTrade", "trade"], snapshotLimit: Int = 5000,
         instance: String = "market-data-0", redisDepthLevels: Int = 5000, redisDepthIntervalMs: Int64 = 100,
         flushInterval: Duration = .milliseconds(5), snapshotIntervalMs: Int64 = 10_000, pubSub: Bool = true
     ) {

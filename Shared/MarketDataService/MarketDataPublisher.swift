@@ -30,15 +30,25 @@ public struct MarketDataPublisher: Sendable {
 
     /// Encodes records into log records (appending to `out`, which keeps its capacity).
     public func encode(_ records: [MarketDataRecord], nowMs: Int64, into out: inout [OutgoingRecord]) {
+        // A batch names few symbols: their key bytes and partitions are computed once per batch
+        // (and the key arrays shared by the records).
+        var keys: [String: (key: [UInt8], partitions: [String: Int32])] = [:]
         for record in records {
             let value: [UInt8]
             switch record.body {
             case .depthDiff(let diff): value = diff.envelopeBytes(createdAtMs: nowMs, emittedAtMs: nowMs, producer: producerName)
             case .message: value = EnvelopeCodec.encode(envelope(record, nowMs: nowMs))
             }
-            let key = Array(record.symbol.utf8)
-            let count = partitions[record.topic] ?? 8
-            out.append(OutgoingRecord(topic: record.topic, key: key, value: value, partition: Murmur2.partition(for: key, partitionCount: count)))
+            var entry = keys[record.symbol] ?? (Array(record.symbol.utf8), [:])
+            let partition: Int32
+            if let known = entry.partitions[record.topic] {
+                partition = known
+            } else {
+                partition = Murmur2.partition(for: entry.key, partitionCount: partitions[record.topic] ?? 8)
+                entry.partitions[record.topic] = partition
+                keys[record.symbol] = entry
+            }
+            out.append(OutgoingRecord(topic: record.topic, key: entry.key, value: value, partition: partition))
         }
     }
 }

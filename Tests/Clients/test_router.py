@@ -24,6 +24,7 @@ from binance.error import ClientError
 from binance.client import Client as PythonBinance
 from binance.exceptions import BinanceAPIException
 from binance_sdk_spot.spot import Spot as SdkSpot, ConfigurationRestAPI
+from binance_sdk_spot.rest_api.models import KlinesIntervalEnum
 
 from conftest import PORTS_OFFSET, Stack, bin_dir
 
@@ -109,7 +110,7 @@ class DemoStack(Stack):
     def start(self):
         symbols = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "symbols.json")
         import subprocess
-        command = [os.path.join(self.bin_dir, "exchange"), "up", "--demo", "--data-dir", self.data_dir,
+        command = [os.path.join(self.bin_dir, "exchange"), "up", "--demo", "--upstream", "replay", "--data-dir", self.data_dir,
                    "--ports-offset", str(self.ports_offset), "--symbols", os.path.normpath(symbols)]
         self.process = subprocess.Popen(command, stdout=self.output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         from conftest import http_status
@@ -141,6 +142,14 @@ def demo():
     s.users = users
     yield s
     assert s.stop() == 0
+
+def wait_for(check, timeout=15.0):
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.2)
 
 
 def connector(demo, n):
@@ -181,18 +190,73 @@ def test_partial_fill_between_two_users_moves_balances_exactly(demo):
     queried = maker.get_order(symbol=SYMBOL, orderId=sell["orderId"])
     assert queried["status"] == "PARTIALLY_FILLED" and queried["executedQty"] == "0.00100000"
     assert any(o["orderId"] == sell["orderId"] for o in maker.get_open_orders(symbol=SYMBOL))
-    after_taker = balances(taker)
+    after_taker = wait_for(lambda: (lambda b: b if b["BTC"][0] != before_taker["BTC"][0] else None)(balances(taker)), timeout=5)
+    assert after_taker, "the trade's settlement never reached the taker's balances"
     commission = Decimal(fill["commission"])
     assert after_taker["BTC"][0] - before_taker["BTC"][0] == Decimal("0.001") - commission
     assert before_taker["USDT"][0] - after_taker["USDT"][0] == Decimal("30")
     canceled = maker.cancel_order(symbol=SYMBOL, orderId=sell["orderId"])
     assert canceled["status"] == "CANCELED"
-    after_maker = balances(maker)
+    # The answer comes from matching; the ledger releases the rest of the reservation when it
+    # applies that report, a moment later (balances are eventually consistent with the answer).
+    after_maker = wait_for(lambda: (lambda b: b if b["BTC"][1] == before_maker["BTC"][1] else None)(balances(maker)), timeout=5)
+    assert after_maker, "the cancel's release never reached the balances"
     assert before_maker["BTC"][0] - after_maker["BTC"][0] == Decimal("0.001")
-    assert after_maker["BTC"][1] == before_maker["BTC"][1]
 
 
 def test_insufficient_balance_is_2010(demo):
     with pytest.raises(ClientError) as error:
         connector(demo, 0).new_order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC", quantity="9000", price="20000.00")  # 180M USDT, within the price filters
     assert error.value.error_code == -2010
+
+
+
+def test_market_data_endpoints_show_the_trades(demo):
+    """Trades on the internal book reach every market endpoint through market-data's aggregates."""
+    maker, taker = connector(demo, 0), connector(demo, 1)
+    sell = maker.new_order(symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.00300", price="31000.00")
+    buy = taker.new_order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="IOC", quantity="0.00200", price="31000.00")
+    assert buy["status"] == "FILLED"
+    trade_id = buy["fills"][0]["tradeId"]
+    public = Connector(base_url=demo.rest)
+    trades = wait_for(lambda: [t for t in public.trades(SYMBOL, limit=5) if t["id"] == trade_id])
+    assert trades, "the trade never reached GET /api/v3/trades"
+    assert (trades[0]["price"], trades[0]["qty"], trades[0]["quoteQty"]) == ("31000.00000000", "0.00200000", "62.00000000")
+    assert trades[0]["isBuyerMaker"] is False
+    kline = public.klines(SYMBOL, "1m", limit=1)[0]
+    assert kline[4] == "31000.00000000" and Decimal(kline[5]) >= Decimal("0.002") and len(kline) == 12
+    ticker = public.ticker_24hr(SYMBOL)
+    assert ticker["lastPrice"] == "31000.00000000" and ticker["lastId"] == trade_id and ticker["count"] >= 1
+    assert ticker["askPrice"] == "31000.00000000"  # the maker's rest is the best ask
+    agg = public.agg_trades(SYMBOL, limit=1)[-1]
+    assert (agg["p"], agg["q"], agg["l"]) == ("31000.00000000", "0.00200000", trade_id)
+    assert public.avg_price(SYMBOL)["mins"] == 5
+    assert python_binance(demo).get_symbol_ticker(symbol=SYMBOL)["price"] == "31000.00000000"
+    assert python_binance(demo).get_orderbook_ticker(symbol=SYMBOL)["askQty"] == "0.00100000"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydantic validation warnings fail the test
+        api = sdk(demo).rest_api
+        assert api.klines(symbol=SYMBOL, interval=KlinesIntervalEnum["INTERVAL_1h"].value).data()[-1][4] == "31000.00000000"
+        assert api.ticker24hr(symbol=SYMBOL).data().actual_instance.last_price == "31000.00000000"
+        assert api.get_trades(symbol=SYMBOL, limit=1).data()[0].id == trade_id
+        assert api.agg_trades(symbol=SYMBOL, limit=1).data()[0].l == trade_id
+        assert api.avg_price(symbol=SYMBOL).data().mins == 5
+        assert api.ticker(symbol=SYMBOL, window_size="1h").data().actual_instance.last_price == "31000.00000000"
+        assert api.ticker_trading_day(symbol=SYMBOL).data().actual_instance.count >= 1
+    maker.cancel_order(symbol=SYMBOL, orderId=sell["orderId"])
+
+
+def test_binance_symbols_from_the_replay(demo):
+    """`exchange up --upstream replay`: the recorded Binance session is ingested and served."""
+    public = Connector(base_url=demo.rest)
+    book = wait_for(lambda: (lambda d: d if d["bids"] else None)(public.depth("NKNUSDT", limit=5)), timeout=30)
+    assert book, "no depth for NKNUSDT from the replay"
+    assert book["lastUpdateId"] > 499869750 and len(book["bids"]) == 5
+    aggs = wait_for(lambda: public.agg_trades("NKNUSDT"), timeout=30)
+    assert aggs == [{"a": 15683430, "p": "0.35280000", "q": "58.00000000", "f": 19862790, "l": 19862790,
+                     "T": 1633998523963, "m": False, "M": True}]  # the capture's one NKNUSDT aggTrade, as recorded
+    klines = wait_for(lambda: public.klines("NKNUSDT", "1m"))
+    assert klines == [[1633998480000, "0.35280000", "0.35280000", "0.35280000", "0.35280000", "58.00000000", 1633998539999,
+                       "20.46240000", 1, "58.00000000", "20.46240000", "0"]]
+    top = public.book_ticker("NKNUSDT")
+    assert Decimal(top["bidPrice"]) < Decimal(top["askPrice"])

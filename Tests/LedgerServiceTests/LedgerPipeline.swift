@@ -185,6 +185,8 @@ struct RedisModel {
             case .hashDelete(let key, let field):
                 hashes[key]?[field] = nil
                 if hashes[key]?.isEmpty == true { hashes[key] = nil }
+            case .sortedSetPut:
+                break  // the ledger writes no sorted sets
             }
         }
     }

@@ -140,12 +140,20 @@ struct IngestionTests {
     @Test func restClientWaitsOutA429AndTracksWeight() async throws {
         try await Self.withReplay(faults: ReplayFaults(rateLimitFirst: 1)) { port, _ in
             let client = BinanceRESTClient(configuration: .init(baseURL: "http://127.0.0.1:\(port)"), logger: Logger(label: "rest"))
+            let minuteBefore = Int64(Date().timeIntervalSince1970) / 60
             let body = try await client.depth(symbol: "LRCBTC", limit: 10)
+            let minuteAfter = Int64(Date().timeIntervalSince1970) / 60
             let snapshot = try DepthSnapshot.parse(String(decoding: body, as: UTF8.self)).get()
             #expect(snapshot.bids.count == 10)
             let status = client.currentStatus
             #expect(status.rateLimitedResponses == 1)
-            #expect(status.usedWeight1m == 10)  // 5 for the refused request, 5 for the answered one
+            // 5 for the refused request and 5 for the answered one, in the same minute; the replay,
+            // like Binance, restarts the count when the minute turns during the Retry-After wait.
+            if minuteBefore == minuteAfter {
+                #expect(status.usedWeight1m == 10)
+            } else {
+                #expect(status.usedWeight1m == 5 || status.usedWeight1m == 10)
+            }
             do {
                 _ = try await client.depth(symbol: "NOPE", limit: 10)
                 Issue.record("an unknown symbol must fail")

@@ -19,7 +19,7 @@ final class RouterHarness: Sendable {
     static let apiKey = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
     static let secret = Array("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j".utf8)
     static let userID: UInt64 = 42
-    /// 2026-09-21T13:33:20Z in µs.
+    /// 2026-09-21T14:13:20Z in µs.
     static let start: Int64 = 1_790_000_000_000_000
 
     let server: RedisTestServer

@@ -3,6 +3,7 @@
 /// same partition.
 public enum Murmur2 {
     /// The signed 32-bit murmur2 hash of `bytes` (the Java client's return value).
+    @inlinable  // specialized at the call site: every produce hashes its key
     public static func hash<Bytes: Collection>(_ bytes: Bytes) -> Int32 where Bytes.Element == UInt8 {
         let seed: UInt32 = 0x9747_b28c
         let m: UInt32 = 0x5bd1_e995
@@ -26,13 +27,16 @@ public enum Murmur2 {
             remaining -= 4
         }
         if remaining > 0 {
-            var tail: [UInt32] = []
-            tail.reserveCapacity(remaining)
+            // The last 1-3 bytes, without allocating: byte j of the tail goes to bits 8j.
+            var shift: UInt32 = 0
+            var tail: UInt32 = 0
             var i = index
-            while i != bytes.endIndex { tail.append(UInt32(bytes[i])); i = bytes.index(after: i) }
-            if remaining >= 3 { h ^= tail[2] << 16 }
-            if remaining >= 2 { h ^= tail[1] << 8 }
-            h ^= tail[0]
+            while i != bytes.endIndex {
+                tail |= UInt32(bytes[i]) << shift
+                shift += 8
+                i = bytes.index(after: i)
+            }
+            h ^= tail
             h = h &* m
         }
         h ^= h >> 13
@@ -42,6 +46,7 @@ public enum Murmur2 {
     }
 
     /// The partition Kafka's Java client (and librdkafka's `murmur2_random`) picks for a non-null key.
+    @inlinable
     public static func partition<Bytes: Collection>(for key: Bytes, partitionCount: Int32) -> Int32
     where Bytes.Element == UInt8 {
         precondition(partitionCount > 0, "a topic has at least one partition")

@@ -68,6 +68,23 @@ public enum RedisNames {
     /// duplicates: a hash with fields `depth`, `trade`, `aggTrade`, `bookTicker` (decimal ids).
     public static func marketDataPublished(symbol: String) -> String { "mdPublished:\(symbol)" }
 
+    /// A symbol's recent trades for REST (`trades`, `historicalTrades`): a sorted set, score = trade
+    /// id, member = `MdTrade` bytes; the newest `recentTradesKept` are kept (older ones are for the
+    /// history store). Written by market-data's aggregates for every venue.
+    public static func marketTrades(symbol: String) -> String { "mdTrades:\(symbol)" }
+
+    /// A symbol's recent aggTrades: a sorted set, score = aggTrade id, member = `MdAggTrade` bytes.
+    public static func marketAggTrades(symbol: String) -> String { "mdAggTrades:\(symbol)" }
+
+    /// A symbol's klines of one interval (`1m`): a sorted set, score = open time, member = `MdKline`
+    /// bytes (the current kline is replaced as trades arrive). `1m` keeps 7 days (rolling-window
+    /// tickers and avgPrice are computed from it), other intervals the newest `klinesKept`.
+    public static func marketKlines(symbol: String, interval: String) -> String { "mdKlines:\(symbol):\(interval)" }
+
+    public static let recentTradesKept = 10_000
+    public static let klinesKept = 1_000
+    public static let minuteKlinesKept = 7 * 24 * 60
+
     /// Pub/Sub fan-out of one md topic for one symbol (`md.depth.NKNUSDT`): protobuf `Envelope`
     /// bytes, published after the records are durable on the topic.
     public static func marketDataChannel(topic: String, symbol: String) -> String { "\(topic).\(symbol)" }

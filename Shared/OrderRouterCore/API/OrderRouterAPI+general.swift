@@ -161,7 +161,8 @@ extension OrderRouterAPI {
         return out
     }
 
-    // GET /api/v3/depth: symbol, limit (default 100, at most 5000), from the `depth:<SYMBOL>` snapshot.
+    // GET /api/v3/depth: symbol, limit (default 100, at most 5000), from matching's `depth:<SYMBOL>` snapshot
+    // (internal books) or the ingestion workers' `mdDepth:<SYMBOL>` (venue binance).
     func depth(_ call: inout Call) async throws -> String {
         let rules = try self.rules(&call)
         var limit = 100
@@ -170,11 +171,22 @@ extension OrderRouterAPI {
             limit = min(value, 5000)
         }
         try call.finish()
-        let snapshot = try await store.depth(symbol: rules.config.symbol)
+        let lastUpdateID: Int64
+        let sides: [(String, [Exchange_V1_PriceLevel])]
+        if rules.config.venue == .binance {
+            // Upstream depth kept by the ingestion workers (best first, u of the last applied diff).
+            let snapshot = try await market.upstreamDepth(symbol: rules.config.symbol)
+            lastUpdateID = snapshot?.lastUpdateID ?? 0
+            sides = [("bids", snapshot?.bids ?? []), ("asks", snapshot?.asks ?? [])]
+        } else {
+            let snapshot = try await store.depth(symbol: rules.config.symbol)
+            lastUpdateID = snapshot?.lastUpdateID ?? 0
+            sides = [("bids", snapshot?.bids ?? []), ("asks", snapshot?.asks ?? [])]
+        }
         var w = JSONWriter()
         w.objectStart()
-        w.field("lastUpdateId", snapshot?.lastUpdateID ?? 0)
-        for (name, levels) in [("bids", snapshot?.bids ?? []), ("asks", snapshot?.asks ?? [])] {
+        w.field("lastUpdateId", lastUpdateID)
+        for (name, levels) in sides {
             w.key(name)
             w.arrayStart()
             for level in levels.prefix(limit) {

@@ -41,6 +41,7 @@ public final class OrderRouterAPI: Sendable {
     let symbolOrder: [String]
     let exchangeRules: ExchangeRules
     let store: ProjectionStore
+    let market: MarketStore
     let limiter: RateLimiter
     let authenticator: Authenticator
     public let waiter: OutcomeWaiter
@@ -63,6 +64,7 @@ public final class OrderRouterAPI: Sendable {
         self.symbolOrder = catalog.symbols.keys.sorted()
         self.exchangeRules = ExchangeRules(filters: exchangeFilters)
         self.store = ProjectionStore(redis: redis)
+        self.market = MarketStore(redis: redis)
         self.limiter = RateLimiter(limits: configuration.limits, redis: redis)
         self.authenticator = Authenticator(store: store, masterKey: masterKey)
         self.waiter = OutcomeWaiter()
@@ -118,6 +120,27 @@ public final class OrderRouterAPI: Sendable {
             default: return 250
             }
         }) { api, call in try await api.depth(&call) },
+        "GET /api/v3/trades": Route(security: .none, weight: fixed(25)) { api, call in try await api.trades(&call) },
+        "GET /api/v3/historicalTrades": Route(security: .none, weight: fixed(25)) { api, call in try await api.historicalTrades(&call) },
+        "GET /api/v3/aggTrades": Route(security: .none, weight: fixed(4)) { api, call in try await api.aggTrades(&call) },
+        "GET /api/v3/klines": Route(security: .none, weight: fixed(2)) { api, call in try await api.klines(&call) },
+        "GET /api/v3/uiKlines": Route(security: .none, weight: fixed(2)) { api, call in try await api.klines(&call) },
+        "GET /api/v3/avgPrice": Route(security: .none, weight: fixed(2)) { api, call in try await api.avgPrice(&call) },
+        "GET /api/v3/ticker/24hr": Route(security: .none, weight: { p in
+            tickerWeight(&p, single: 2, perSymbol: { n in n <= 20 ? 2 : n <= 100 ? 40 : 80 }, all: 80)
+        }) { api, call in try await api.ticker24h(&call) },
+        "GET /api/v3/ticker/tradingDay": Route(security: .none, weight: { p in
+            tickerWeight(&p, single: 4, perSymbol: { n in min(4 * n, 200) }, all: 4)
+        }) { api, call in try await api.tradingDayTicker(&call) },
+        "GET /api/v3/ticker": Route(security: .none, weight: { p in
+            tickerWeight(&p, single: 4, perSymbol: { n in min(4 * n, 200) }, all: 4)
+        }) { api, call in try await api.rollingTicker(&call) },
+        "GET /api/v3/ticker/price": Route(security: .none, weight: { p in
+            tickerWeight(&p, single: 2, perSymbol: { _ in 4 }, all: 4)
+        }) { api, call in try await api.priceTicker(&call) },
+        "GET /api/v3/ticker/bookTicker": Route(security: .none, weight: { p in
+            tickerWeight(&p, single: 2, perSymbol: { _ in 4 }, all: 4)
+        }) { api, call in try await api.bookTicker(&call) },
         "POST /api/v3/order": Route(security: .trade, weight: fixed(1), countsOrder: true) { api, call in try await api.newOrder(&call, test: false) },
         "POST /api/v3/order/test": Route(security: .trade, weight: { p in
             p.optional("computeCommissionRates")?.lowercased() == "true" ? 20 : 1

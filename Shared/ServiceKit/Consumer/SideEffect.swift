@@ -18,6 +18,9 @@ public enum SideEffect: Sendable, Equatable {
     case hashSet(key: String, field: String, value: [UInt8])
     /// Redis HDEL of one field.
     case hashDelete(key: String, field: String)
+    /// A sorted-set entry replaced: ZREMRANGEBYSCORE score score, ZADD score member, then only the
+    /// `keep` highest scores are kept (idempotent: a replay writes the same entry again).
+    case sortedSetPut(key: String, score: Int64, member: [UInt8], keep: Int)
 }
 
 /// Decides the side effects of a consumer loop's batches. The loop calls `plan` after every poll,
@@ -46,14 +49,18 @@ public final class RedisSideEffectSink: SideEffectSink {
 
     public func apply(_ effects: [SideEffect]) async throws {
         guard !effects.isEmpty else { return }
-        let commands: [[RedisArgument]] = effects.map {
-            switch $0 {
-            case .publish(let channel, let message): ["PUBLISH", .string(channel), .bytes(message)]
-            case .set(let key, let value): ["SET", .string(key), .bytes(value)]
-            case .setExpiring(let key, let value, let seconds): ["SET", .string(key), .bytes(value), "EX", .string(String(seconds))]
-            case .delete(let key): ["DEL", .string(key)]
-            case .hashSet(let key, let field, let value): ["HSET", .string(key), .string(field), .bytes(value)]
-            case .hashDelete(let key, let field): ["HDEL", .string(key), .string(field)]
+        let commands: [[RedisArgument]] = effects.flatMap { effect -> [[RedisArgument]] in
+            switch effect {
+            case .publish(let channel, let message): [["PUBLISH", .string(channel), .bytes(message)]]
+            case .set(let key, let value): [["SET", .string(key), .bytes(value)]]
+            case .setExpiring(let key, let value, let seconds): [["SET", .string(key), .bytes(value), "EX", .string(String(seconds))]]
+            case .delete(let key): [["DEL", .string(key)]]
+            case .hashSet(let key, let field, let value): [["HSET", .string(key), .string(field), .bytes(value)]]
+            case .hashDelete(let key, let field): [["HDEL", .string(key), .string(field)]]
+            case .sortedSetPut(let key, let score, let member, let keep):
+                [["ZREMRANGEBYSCORE", .string(key), .string(String(score)), .string(String(score))],
+                 ["ZADD", .string(key), .string(String(score)), .bytes(member)],
+                 ["ZREMRANGEBYRANK", .string(key), "0", .string(String(-(keep + 1)))]]
             }
         }
         for reply in try await client.pipeline(commands) { _ = try reply.throwingOnError() }
