@@ -8,7 +8,7 @@ import Synchronization
 /// consumer: it is closed with a reason instead of holding unbounded memory.
 public final class ClientConnection: Sendable {
     /// Why the notifier closes a connection.
-    public enum CloseReason: Sendable, Equatable {
+    public enum CloseReason: Sendable, Hashable {
         case slowConsumer
         case tooManyMessages
         case lifetime

@@ -32,6 +32,7 @@ public final class NotifierHub: Sendable {
         var changedMiniTickers: [String: Exchange_V1_MdTicker] = [:]
         var ticks = 0
         var connections: [Int: ClientConnection] = [:]
+        var closeReasons: [ClientConnection.CloseReason: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -62,8 +63,16 @@ public final class NotifierHub: Sendable {
     public func closed(_ connection: ClientConnection, streams: [MarketStream], users: [(UInt64, Int?)]) {
         unsubscribe(connection, from: streams)
         for (user, sub) in users { unsubscribe(connection, user: user, subscriptionID: sub) }
-        state.withLock { _ = $0.connections.removeValue(forKey: connection.id) }
+        let reason = connection.closing ?? .peerClosed
+        state.withLock { s in
+            _ = s.connections.removeValue(forKey: connection.id)
+            s.closeReasons[reason, default: 0] += 1
+        }
+        Counter(label: "exchange.notifier.disconnects", dimensions: [("reason", "\(reason)")]).increment()
     }
+
+    /// Closed connections by why they closed (metrics, tests).
+    public var closeReasons: [ClientConnection.CloseReason: Int] { state.withLock { $0.closeReasons } }
 
     /// Sends `serverShutdown` to every connection and closes them.
     public func shutdownAll(nowMs: Int64) {
@@ -349,7 +358,7 @@ public final class NotifierHub: Sendable {
             }
             // Partial depth goes out every interval while the book is live, as Binance pushes it.
             for symbol in Array(s.books.keys) {
-                guard var book = s.books[symbol], !book.isWaiting else { continue }
+                guard let book = s.books[symbol], !book.isWaiting else { continue }
                 for levels in [5, 10, 20] {
                     for fast in second ? [true, false] : [true] {
                         let stream = MarketStream.partialDepth(symbol: symbol, levels: levels, fast: fast)
@@ -357,7 +366,6 @@ public final class NotifierHub: Sendable {
                         Self.fanOut(&s, stream, MarketPayloads.partialDepth(lastUpdateID: top.lastUpdateID, bids: top.bids, asks: top.asks))
                     }
                 }
-                s.books[symbol] = book
             }
             if second, !s.changedMiniTickers.isEmpty {
                 let tickers = s.changedMiniTickers.values.sorted { $0.symbol < $1.symbol }

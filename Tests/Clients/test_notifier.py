@@ -220,3 +220,86 @@ def test_sdk_websocket_api_user_data_subscription(demo):
 def reports_of(events):
     """The executionReports among binance-sdk-spot's parsed user-data events (its models drop `e`)."""
     return [e.actual_instance for e in events if type(e.actual_instance).__name__ == "ExecutionReport"]
+
+
+# ---------------------------------------------------------------- depth sync (Binance's documented procedure)
+
+def test_depth_stream_and_rest_snapshot_rebuild_the_matching_book(demo):
+    """binance-connector's stream client on `btcusdt@depth@100ms` and GET /api/v3/depth, with
+    Binance's procedure (buffer, snapshot, drop u <= lastUpdateId, first event straddles it, then
+    U = previous u + 1): the local book equals the matching engine's book (its depth snapshot)."""
+    from binance.websocket.spot.websocket_stream import SpotWebsocketStreamClient
+    events = queue.Queue()
+    ws = SpotWebsocketStreamClient(stream_url=demo.ws, on_message=lambda _, message: events.put(json.loads(message)))
+    client = Connector(base_url=demo.rest, api_key=demo.users[0]["apiKey"], api_secret=demo.users[0]["secretKey"])
+    placed = []
+    buffered = []
+
+    def drain():
+        while True:
+            try:
+                buffered.append(events.get_nowait())
+            except queue.Empty:
+                return
+
+    def depth_at_least(update_id, timeout=10):
+        # The engine writes its depth snapshot at most every 100 ms; wait for one at or past update_id.
+        deadline = time.time() + timeout
+        while True:
+            snapshot = client.depth(symbol=SYMBOL, limit=1000)
+            if snapshot["lastUpdateId"] >= update_id or time.time() > deadline:
+                return snapshot
+            time.sleep(0.05)
+
+    try:
+        ws.diff_book_depth(symbol="btcusdt", speed=100, id=11)
+        assert events.get(timeout=10) == {"result": None, "id": 11}
+        for i in range(5):
+            placed.append(client.new_order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
+                                           quantity="0.00100", price=f"{21000 + i}.00")["orderId"])
+        time.sleep(0.3)
+        drain()
+        assert buffered, "no depth update after five orders"
+        snapshot = depth_at_least(max(e["u"] for e in buffered))
+        for i in range(5):
+            placed.append(client.new_order(symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
+                                           quantity="0.00200", price=f"{39000 + i}.00")["orderId"])
+        client.cancel_order(symbol=SYMBOL, orderId=placed[1])
+        client.cancel_order(symbol=SYMBOL, orderId=placed[6])
+        time.sleep(0.5)
+        drain()
+        final = depth_at_least(max(e["u"] for e in buffered))
+        time.sleep(0.3)
+        drain()
+
+        book = {"bids": {p: q for p, q in snapshot["bids"]}, "asks": {p: q for p, q in snapshot["asks"]}}
+        last = snapshot["lastUpdateId"]
+        first = True
+        for event in buffered:
+            assert event["e"] == "depthUpdate" and event["s"] == SYMBOL
+            if event["u"] <= last:
+                continue
+            if first:
+                assert event["U"] <= last + 1 <= event["u"], (event["U"], event["u"], last)
+                first = False
+            else:
+                assert event["U"] == last + 1, (event["U"], last)
+            for side, key in (("bids", "b"), ("asks", "a")):
+                for price, quantity in event[key]:
+                    if quantity == "0.00000000":
+                        book[side].pop(price, None)
+                    else:
+                        book[side][price] = quantity
+            last = event["u"]
+        assert last == final["lastUpdateId"]
+        assert book["bids"] == {p: q for p, q in final["bids"]}
+        assert book["asks"] == {p: q for p, q in final["asks"]}
+        assert "21000.00000000" in book["bids"] and "39004.00000000" in book["asks"]
+        assert "21001.00000000" not in book["bids"]
+    finally:
+        for order_id in placed:
+            try:
+                client.cancel_order(symbol=SYMBOL, orderId=order_id)
+            except Exception:
+                pass
+        ws.stop()

@@ -11,6 +11,10 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A private redis-server and notifier instances on free loopback ports.
 struct NotifierHarness: Sendable {
     let redis: RedisTestServer
@@ -424,6 +428,54 @@ struct NotifierServiceTests {
         #expect(c.closing == nil)
         c.send("overflow")
         #expect(c.closing == .slowConsumer)
+    }
+
+    @Test("a client that stops reading is disconnected once its bounded queue is full (memory stays bounded)")
+    func slowConsumerOverTheWire() async throws {
+        var limits = ConnectionLimits()
+        limits.outboundBuffer = 64
+        try await NotifierHarness.with(limits: limits) { h in
+            // A raw socket: the WebSocket handshake, then never another read.
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(fd >= 0)
+            defer { close(fd) }
+            var small: Int32 = 4096
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(h.ports[0]).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(rc == 0)
+            let request = "GET /ws/btcusdt@trade HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            #expect(String(decoding: buffer[0..<max(0, n)], as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+            try await h.waitSubscribers("md.trades.BTCUSDT", 1)
+            #expect(h.servers[0].hub.connectionCount == 1)
+            // Far more than the socket buffers and the 64-frame queue hold.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            var id: Int64 = 1
+            while h.servers[0].hub.connectionCount > 0, ContinuousClock.now < deadline {
+                var commands: [[RedisArgument]] = []
+                var envelope = Exchange_V1_Envelope()
+                envelope.schemaVersion = 1
+                for _ in 0..<500 {
+                    envelope.payload = Samples.trade(id)
+                    id += 1
+                    commands.append(["PUBLISH", "md.trades.BTCUSDT", RedisArgument(bytes: try envelope.serializedBytes())])
+                }
+                _ = try await h.client.pipeline(commands)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(h.servers[0].hub.connectionCount == 0)
+            #expect(h.servers[0].hub.closeReasons == [.slowConsumer: 1])
+            try await h.waitSubscribers("md.trades.BTCUSDT", 0)
+        }
     }
 
     @Test("graceful shutdown sends serverShutdown before closing")
