@@ -54,6 +54,7 @@ bench: build
 	.build/release/exchange bench ingest --backend redis
 	.build/release/exchange bench api --rate 1000 --duration 10 --backend redis
 	.build/release/exchange bench api --rate 1000 --duration 10 --backend kafka-mock
+	.build/release/exchange bench ws --clients 1000 --rate 1000 --seconds 10
 
 protos:
 	scripts/generate-protos.sh
