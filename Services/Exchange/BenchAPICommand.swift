@@ -213,17 +213,7 @@ struct BenchAPICommand: AsyncParsableCommand {
     }
 
     static func isFree(_ port: Int) -> Bool {
-        guard port < 65_536 else { return false }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        LoopbackSocket.with(port: port) { fd, address, length in bind(fd, address, length) == 0 } ?? false
     }
 }
 

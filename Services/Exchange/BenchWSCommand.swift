@@ -256,16 +256,24 @@ struct BenchWSCommand: AsyncParsableCommand {
 /// Whether something listens on a loopback port.
 enum Socket {
     static func probe(port: Int) throws -> Bool {
+        LoopbackSocket.with(port: port) { fd, address, length in connect(fd, address, length) == 0 } ?? false
+    }
+}
+
+/// A fresh TCP socket and the address 127.0.0.1:`port`, for a bind or connect check; the socket
+/// is closed afterwards. nil when no socket could be made.
+enum LoopbackSocket {
+    static func with(port: Int, _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Bool) -> Bool? {
+        guard port < 65_536 else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        return rc == 0
     }
 }
