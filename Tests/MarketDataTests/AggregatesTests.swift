@@ -259,6 +259,12 @@ struct AggregatesTests {
     }
 
     @Test func rollingWindowsAtMinutePrecision() {
+        // Percent change as REST and the @ticker stream both show it: 3 decimals, half away from zero.
+        #expect(RollingStatistics.percentText(Self.fx("-8.33333333")) == "-8.333")
+        #expect(RollingStatistics.percentText(Self.fx("0.0005")) == "0.001")
+        #expect(RollingStatistics.percentText(Self.fx("-0.0005")) == "-0.001")
+        #expect(RollingStatistics.percentText(Self.fx("0.00049999")) == "0.000")
+        #expect(RollingStatistics.percentText(Self.fx("250")) == "250.000")
         #expect(RollingStatistics.windowMilliseconds("1m") == 60_000)
         #expect(RollingStatistics.windowMilliseconds("59m") == 3_540_000)
         #expect(RollingStatistics.windowMilliseconds("23h") == 82_800_000)

@@ -183,6 +183,15 @@ public enum RollingStatistics {
         return a
     }
 
+    /// A percent with 8 decimals (`MdTicker.priceChangePercent`) as Binance shows it, in REST and
+    /// on the `@ticker` stream alike: 3 decimals, rounded half away from zero ("-1.234").
+    public static func percentText(_ raw: Int64) -> String {
+        let step: Int64 = 100_000
+        var rounded = raw / step
+        if abs(raw % step) * 2 >= step { rounded += raw < 0 ? -1 : 1 }
+        return Fixed8(raw: rounded * step).formatted(decimals: 3)
+    }
+
     /// a / b rounded half away from zero (b > 0).
     static func roundedDivision(_ a: Int128, _ b: Int128) -> Int128 {
         let q = a / b

@@ -1,4 +1,5 @@
 import ExchangeProtocol
+import MarketDataCore
 import OrderRouterCore
 
 /// Binance's market-stream payloads, member for member and in Binance's order, from the Md*
@@ -93,7 +94,7 @@ public enum MarketPayloads {
         w.field("E", t.eventTime)
         w.field("s", t.symbol)
         w.field("p", decimal: Fixed8(raw: t.priceChange))
-        w.field("P", Fixed8(raw: t.priceChangePercent).formatted(decimals: 3))
+        w.field("P", RollingStatistics.percentText(t.priceChangePercent))
         w.field("w", decimal: Fixed8(raw: t.weightedAvgPrice))
         w.field("x", decimal: Fixed8(raw: t.prevClosePrice))
         w.field("c", decimal: Fixed8(raw: t.lastPrice))

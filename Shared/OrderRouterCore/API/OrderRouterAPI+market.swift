@@ -277,7 +277,7 @@ extension OrderRouterAPI {
         w.field("symbol", t.symbol)
         if !mini {
             w.field("priceChange", decimal: Fixed8(raw: t.priceChange))
-            w.field("priceChangePercent", percent(t.priceChangePercent))
+            w.field("priceChangePercent", RollingStatistics.percentText(t.priceChangePercent))
             w.field("weightedAvgPrice", decimal: Fixed8(raw: t.weightedAvgPrice))
             if kind == .day24 {
                 w.field("prevClosePrice", decimal: Fixed8(raw: t.prevClosePrice))
@@ -301,14 +301,6 @@ extension OrderRouterAPI {
         w.field("lastId", t.lastTradeID)
         w.field("count", t.tradeCount)
         w.objectEnd()
-    }
-
-    /// A percent with 8 decimals as Binance shows it: 3 decimals, rounded half away from zero ("-1.234").
-    static func percent(_ raw: Int64) -> String {
-        let step: Int64 = 100_000
-        var rounded = raw / step
-        if abs(raw % step) * 2 >= step { rounded += raw < 0 ? -1 : 1 }
-        return Fixed8(raw: rounded * step).formatted(decimals: 3)
     }
 
     // GET /api/v3/ticker/price: symbol | symbols | neither.
