@@ -178,7 +178,7 @@ extension OrderRouterAPI {
         try call.finish()
         let symbol = rules.config.symbol
         let minutes = Int32(rules.config.info.filters.first { $0.avgPriceMins != nil }?.avgPriceMins ?? 5)
-        let inputs = try await market.tickerInputs(symbol: symbol, windowStart: call.nowMs - Int64(minutes) * 60_000)
+        let inputs = try await market.tickerInputs(symbols: [symbol], windowStart: call.nowMs - Int64(minutes) * 60_000)[0]
         let avg = RollingStatistics.averagePrice(
             symbol: symbol, venue: "", minutes: inputs.minutes, minutesBack: minutes, now: call.nowMs,
             last: inputs.lastTrade.map { ($0.price, $0.tradeTime) })
@@ -252,23 +252,23 @@ extension OrderRouterAPI {
                                  nowMs: call.nowMs)
     }
 
-    /// One object per symbol: the object alone for `single`, else an array of them.
-    func perSymbol(_ names: [String], single: Bool, _ body: (String, inout JSONWriter) async throws -> Void) async throws -> String {
+    /// One object per symbol (`body` gets its index): the object alone for `single`, else an array of them.
+    func perSymbol(_ names: [String], single: Bool, _ body: (Int, inout JSONWriter) -> Void) -> String {
         var w = JSONWriter()
         if !single { w.arrayStart() }
-        for name in names { try await body(name, &w) }
+        for index in names.indices { body(index, &w) }
         if !single { w.arrayEnd() }
         return w.text
     }
 
     func tickers(_ names: [String], single: Bool, mini: Bool, kind: TickerKind, windowMs: Int64, window: String, nowMs: Int64) async throws -> String {
-        try await perSymbol(names, single: single) { name, w in
-            let inputs = try await market.tickerInputs(symbol: name, windowStart: nowMs - windowMs)
+        let inputs = try await market.tickerInputs(symbols: names, windowStart: nowMs - windowMs)
+        return perSymbol(names, single: single) { i, w in
             var t = RollingStatistics.ticker(
-                symbol: name, venue: "", window: window, windowMs: windowMs, minutes: inputs.minutes, now: nowMs,
-                last: inputs.lastTrade.map { ($0.price, $0.quantity) })
+                symbol: names[i], venue: "", window: window, windowMs: windowMs, minutes: inputs[i].minutes, now: nowMs,
+                last: inputs[i].lastTrade.map { ($0.price, $0.quantity) })
             if kind == .tradingDay { t.closeTime = t.openTime + 86_400_000 - 1 }
-            Self.write(t, top: inputs.top, mini: mini, kind: kind, to: &w)
+            Self.write(t, top: inputs[i].top, mini: mini, kind: kind, to: &w)
         }
     }
 
@@ -307,11 +307,11 @@ extension OrderRouterAPI {
     func priceTicker(_ call: inout Call) async throws -> String {
         let (names, single) = try tickerSymbols(&call, required: false)
         try call.finish()
-        return try await perSymbol(names, single: single) { name, w in
-            let last = try await market.lastTrade(symbol: name)
+        let latest = try await market.latest(symbols: names)
+        return perSymbol(names, single: single) { i, w in
             w.objectStart()
-            w.field("symbol", name)
-            w.field("price", decimal: Fixed8(raw: last?.price ?? 0))
+            w.field("symbol", names[i])
+            w.field("price", decimal: Fixed8(raw: latest[i].lastTrade?.price ?? 0))
             w.objectEnd()
         }
     }
@@ -320,10 +320,11 @@ extension OrderRouterAPI {
     func bookTicker(_ call: inout Call) async throws -> String {
         let (names, single) = try tickerSymbols(&call, required: false)
         try call.finish()
-        return try await perSymbol(names, single: single) { name, w in
-            let top = try await market.bookTicker(symbol: name)
+        let latest = try await market.latest(symbols: names)
+        return perSymbol(names, single: single) { i, w in
+            let top = latest[i].top
             w.objectStart()
-            w.field("symbol", name)
+            w.field("symbol", names[i])
             w.field("bidPrice", decimal: Fixed8(raw: top?.bidPrice ?? 0))
             w.field("bidQty", decimal: Fixed8(raw: top?.bidQuantity ?? 0))
             w.field("askPrice", decimal: Fixed8(raw: top?.askPrice ?? 0))

@@ -45,36 +45,51 @@ public struct MarketStore: Sendable {
         return try await range(key, from: String(start!), to: end.map(String.init) ?? "+inf", limit: limit)
     }
 
-    /// What a rolling-window ticker needs, in one round trip: the 1m klines that overlap
-    /// (`windowStart`, now], the 1m kline before them (prevClosePrice), the newest trade and the
-    /// book ticker.
-    public func tickerInputs(symbol: String, windowStart: Int64) async throws
-        -> (minutes: [Exchange_V1_MdKline], lastTrade: Exchange_V1_MdTrade?, top: Exchange_V1_MdBookTicker?)
-    {
-        let key = RedisArgument(RedisNames.marketKlines(symbol: symbol, interval: "1m"))
+    /// What a rolling-window ticker needs of one symbol: the 1m klines that overlap (`windowStart`,
+    /// now], the 1m kline before them (prevClosePrice), the newest trade and the book ticker.
+    public struct TickerInputs: Sendable {
+        public var minutes: [Exchange_V1_MdKline]
+        public var lastTrade: Exchange_V1_MdTrade?
+        public var top: Exchange_V1_MdBookTicker?
+    }
+
+    /// The ticker inputs of every symbol in one round trip (one pipeline, four commands a symbol).
+    public func tickerInputs(symbols: [String], windowStart: Int64) async throws -> [TickerInputs] {
         let boundary = windowStart - 59_999  // a minute opening after this ends after windowStart
-        let replies = try await redis.next().pipeline([
-            ["ZREVRANGEBYSCORE", key, RedisArgument(String(boundary)), "-inf", "LIMIT", "0", "1"],
-            ["ZRANGEBYSCORE", key, RedisArgument("(\(boundary)"), "+inf"],
-            ["ZREVRANGE", RedisArgument(RedisNames.marketTrades(symbol: symbol)), "0", "0"],
-            ["GET", RedisArgument(RedisNames.bookTicker(symbol: symbol))],
-        ])
+        var commands: [[RedisArgument]] = []
+        for symbol in symbols {
+            let key = RedisArgument(RedisNames.marketKlines(symbol: symbol, interval: "1m"))
+            commands += [
+                ["ZREVRANGEBYSCORE", key, RedisArgument(String(boundary)), "-inf", "LIMIT", "0", "1"],
+                ["ZRANGEBYSCORE", key, RedisArgument("(\(boundary)"), "+inf"],
+            ]
+            commands += Self.latestCommands(symbol)
+        }
+        let replies = try await redis.next().pipeline(commands)
         for reply in replies { try reply.throwingOnError() }
-        let before: [Exchange_V1_MdKline] = try Self.decode(replies[0])
-        let inside: [Exchange_V1_MdKline] = try Self.decode(replies[1])
-        let last: [Exchange_V1_MdTrade] = try Self.decode(replies[2])
-        let top = try replies[3].bytes.map { try Exchange_V1_MdBookTicker(serializedBytes: $0) }
-        return (before + inside, last.first, top)
+        return try symbols.indices.map { i in
+            let before: [Exchange_V1_MdKline] = try Self.decode(replies[4 * i])
+            let inside: [Exchange_V1_MdKline] = try Self.decode(replies[4 * i + 1])
+            let latest = try Self.latest(replies[4 * i + 2], replies[4 * i + 3])
+            return TickerInputs(minutes: before + inside, lastTrade: latest.lastTrade, top: latest.top)
+        }
     }
 
-    public func bookTicker(symbol: String) async throws -> Exchange_V1_MdBookTicker? {
-        let reply = try await redis.next().send(["GET", RedisArgument(RedisNames.bookTicker(symbol: symbol))]).throwingOnError()
-        return try reply.bytes.map { try Exchange_V1_MdBookTicker(serializedBytes: $0) }
+    /// The newest trade and the book ticker of every symbol, in one round trip.
+    public func latest(symbols: [String]) async throws -> [(lastTrade: Exchange_V1_MdTrade?, top: Exchange_V1_MdBookTicker?)] {
+        let replies = try await redis.next().pipeline(symbols.flatMap(Self.latestCommands))
+        for reply in replies { try reply.throwingOnError() }
+        return try symbols.indices.map { i in try Self.latest(replies[2 * i], replies[2 * i + 1]) }
     }
 
-    public func lastTrade(symbol: String) async throws -> Exchange_V1_MdTrade? {
-        let trades: [Exchange_V1_MdTrade] = try await newest(RedisNames.marketTrades(symbol: symbol), limit: 1)
-        return trades.last
+    static func latestCommands(_ symbol: String) -> [[RedisArgument]] {
+        [["ZREVRANGE", RedisArgument(RedisNames.marketTrades(symbol: symbol)), "0", "0"],
+         ["GET", RedisArgument(RedisNames.bookTicker(symbol: symbol))]]
+    }
+
+    static func latest(_ trade: RedisReply, _ top: RedisReply) throws -> (lastTrade: Exchange_V1_MdTrade?, top: Exchange_V1_MdBookTicker?) {
+        let last: [Exchange_V1_MdTrade] = try decode(trade)
+        return (last.first, try top.bytes.map { try Exchange_V1_MdBookTicker(serializedBytes: $0) })
     }
 
     /// The latest upstream depth of a `venue: binance` symbol.
