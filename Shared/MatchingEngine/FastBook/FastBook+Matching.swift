@@ -19,12 +19,17 @@ extension FastBook {
         return t.side == .buy ? price <= t.price : price >= t.price
     }
 
-    /// Matches a taker (its NEW report already emitted), then rests or expires what is left.
-    mutating func execute(_ t: inout FastBookOrder, time: Int64, into events: inout [MatchingEvent]) {
-        let opposite = t.side.opposite
-        if t.isLimitPriced && t.type != .limitMaker && t.timeInForce == .fok && fillable(t) < t.quantity {
-            t.status = .expired
-            events.append(.report(report(t, .expired, .expired, time: time)))
+    /// Matches the taker in pool slot `taker` (taken but not registered; its NEW report already
+    /// emitted), then rests it or expires what is left and frees the slot. The taker is worked on
+    /// in place: no copy of the order per command. `clientOrderID` is the taker's.
+    mutating func execute(_ taker: Int32, clientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
+        // The pool cannot move while matching: only `takeSlot` grows it, and nothing here takes one.
+        let t = pool + Int(taker)
+        let opposite = t.pointee.side.opposite
+        if t.pointee.isLimitPriced && t.pointee.type != .limitMaker && t.pointee.timeInForce == .fok && fillable(t.pointee) < t.pointee.quantity {
+            t.pointee.status = .expired
+            events.append(.report(report(t.pointee, .expired, .expired, time: time, clientOrderID: clientOrderID)))
+            freeSlot(taker)
             return
         }
         var expiredInMatch = false
@@ -32,25 +37,25 @@ extension FastBook {
             guard let levelSlot = opposite == .buy ? bids.bestSlot : asks.bestSlot else { break }
             let level = opposite == .buy ? bids.levels[Int(levelSlot)] : asks.levels[Int(levelSlot)]
             let price = level.price
-            if !Self.crosses(t, price) { break }
+            if !Self.crosses(t.pointee, price) { break }
             let makerSlot = level.head
             let m = Int(makerSlot)
 
-            if t.stp != .none && pool[m].userID == t.userID {
+            if t.pointee.stp != .none && pool[m].userID == t.pointee.userID {
                 lastPreventedMatchID += 1
                 let p = lastPreventedMatchID
-                switch t.stp {
+                switch t.pointee.stp {
                 case .expireMaker:
                     expireMaker(makerSlot, p: p, time: time, into: &events)
                     emitLevel(side: opposite, price: price, into: &events)
                 case .expireBoth:
                     expireMaker(makerSlot, p: p, time: time, into: &events)
                     emitLevel(side: opposite, price: price, into: &events)
-                    expireTaker(&t, p: p, price: price, time: time, into: &events)
+                    expireTaker(t, clientOrderID: clientOrderID, p: p, price: price, time: time, into: &events)
                     expiredInMatch = true
                     break matching
                 case .decrement:
-                    let takerLeft = Self.takerRemaining(t, price: price)
+                    let takerLeft = Self.takerRemaining(t.pointee, price: price)
                     let d = min(takerLeft, pool[m].remaining)
                     pool[m].remaining -= d
                     pool[m].preventedQty += d
@@ -61,17 +66,19 @@ extension FastBook {
                     let makerDone = pool[m].remaining == 0
                     if makerDone { pool[m].status = .expiredInMatch }
                     var makerReport = report(
-                        pool[m], makerDone ? .expired : .tradePrevention, pool[m].status, time: time)
+                        pool[m], makerDone ? .expired : .tradePrevention, pool[m].status, time: time,
+                        clientOrderID: clientID(makerSlot))
                     makerReport.isMaker = true
                     makerReport.preventedMatchID = p
                     makerReport.lastPreventedQuantity = d
                     events.append(.report(makerReport))
                     if makerDone { removeResting(makerSlot) }
-                    if !t.isQuoteOrder { t.remaining -= d }
-                    t.preventedQty += d
+                    if !t.pointee.isQuoteOrder { t.pointee.remaining -= d }
+                    t.pointee.preventedQty += d
                     let takerDone = takerLeft - d == 0
-                    if takerDone { t.status = .expiredInMatch }
-                    var takerReport = report(t, takerDone ? .expired : .tradePrevention, t.status, time: time)
+                    if takerDone { t.pointee.status = .expiredInMatch }
+                    var takerReport = report(
+                        t.pointee, takerDone ? .expired : .tradePrevention, t.pointee.status, time: time, clientOrderID: clientOrderID)
                     takerReport.preventedMatchID = p
                     takerReport.lastPreventedQuantity = d
                     events.append(.report(takerReport))
@@ -81,44 +88,50 @@ extension FastBook {
                         break matching
                     }
                 default:  // .expireTaker (.none never gets here)
-                    expireTaker(&t, p: p, price: price, time: time, into: &events)
+                    expireTaker(t, clientOrderID: clientOrderID, p: p, price: price, time: time, into: &events)
                     expiredInMatch = true
                     break matching
                 }
                 continue
             }
 
-            var q = min(Self.takerRemaining(t, price: price), pool[m].visible)
-            if !t.isLimitPriced && t.side == .buy && !t.isQuoteOrder && t.quoteBudget > 0 {
-                q = min(q, fastBookMulDiv(t.quoteBudget - t.cumulativeQuote, Self.one, price))
-            } else if t.isQuoteOrder && t.side == .sell && t.quoteBudget > 0 {
-                q = min(q, t.quoteBudget - t.cumulativeQty)  // base budget
+            var q = min(Self.takerRemaining(t.pointee, price: price), pool[m].visible)
+            if !t.pointee.isLimitPriced && t.pointee.side == .buy && !t.pointee.isQuoteOrder && t.pointee.quoteBudget > 0 {
+                q = min(q, fastBookMulDiv(t.pointee.quoteBudget - t.pointee.cumulativeQuote, Self.one, price))
+            } else if t.pointee.isQuoteOrder && t.pointee.side == .sell && t.pointee.quoteBudget > 0 {
+                q = min(q, t.pointee.quoteBudget - t.pointee.cumulativeQty)  // base budget
             }
             if q <= 0 { break }
-            trade(&t, makerSlot: makerSlot, level: levelSlot, price: price, quantity: q, time: time, into: &events)
-            if t.isQuoteOrder ? t.status == .filled : t.remaining == 0 { break }
+            trade(
+                t, clientOrderID: clientOrderID, makerSlot: makerSlot, level: levelSlot, price: price, quantity: q,
+                time: time, into: &events)
+            if t.pointee.isQuoteOrder ? t.pointee.status == .filled : t.pointee.remaining == 0 { break }
         }
-        if expiredInMatch { return }
-        let left = t.isQuoteOrder ? t.quoteOrderQty - t.cumulativeQuote : t.remaining
-        if left <= 0 { return }
-        if !t.isQuoteOrder && t.restsRemainder {
-            t.visible = t.icebergQty > 0 ? min(t.icebergQty, t.remaining) : t.remaining
-            let total = addResting(t)
-            emitLevel(side: t.side, price: t.price, quantity: total, into: &events)
+        let left = t.pointee.isQuoteOrder ? t.pointee.quoteOrderQty - t.pointee.cumulativeQuote : t.pointee.remaining
+        if expiredInMatch || left <= 0 {
+            freeSlot(taker)
+            return
+        }
+        if !t.pointee.isQuoteOrder && t.pointee.restsRemainder {
+            let remaining = t.pointee.remaining
+            t.pointee.visible = t.pointee.icebergQty > 0 ? min(t.pointee.icebergQty, remaining) : remaining
+            let total = addResting(taker, clientOrderID: clientOrderID)
+            emitLevel(side: t.pointee.side, price: t.pointee.price, quantity: total, into: &events)
         } else {
-            t.status = .expired
-            events.append(.report(report(t, .expired, .expired, time: time)))
+            t.pointee.status = .expired
+            events.append(.report(report(t.pointee, .expired, .expired, time: time, clientOrderID: clientOrderID)))
+            freeSlot(taker)
         }
     }
 
     /// One fill of `quantity` at `price` against the maker at the head of the best level.
     @inline(__always)
     mutating func trade(
-        _ t: inout FastBookOrder, makerSlot: Int32, level: Int32, price: Int64, quantity q: Int64, time: Int64,
-        into events: inout [MatchingEvent]
+        _ t: UnsafeMutablePointer<FastBookOrder>, clientOrderID: String, makerSlot: Int32, level: Int32, price: Int64,
+        quantity q: Int64, time: Int64, into events: inout [MatchingEvent]
     ) {
         let m = Int(makerSlot)
-        let makerSide = t.side.opposite
+        let makerSide = t.pointee.side.opposite
         let quote = fastBookMulDiv(price, q, Self.one)
         lastTradeID += 1
         lastTradePrice = price
@@ -129,35 +142,35 @@ extension FastBook {
         pool[m].cumulativeQty += q
         pool[m].cumulativeQuote += quote
         pool[m].status = pool[m].cumulativeQty == pool[m].quantity ? .filled : .partiallyFilled
-        if !t.isQuoteOrder { t.remaining -= q }
-        t.cumulativeQty += q
-        t.cumulativeQuote += quote
-        if t.isQuoteOrder {
-            t.status = t.quoteOrderQty == t.cumulativeQuote ? .filled : .partiallyFilled
+        if !t.pointee.isQuoteOrder { t.pointee.remaining -= q }
+        t.pointee.cumulativeQty += q
+        t.pointee.cumulativeQuote += quote
+        if t.pointee.isQuoteOrder {
+            t.pointee.status = t.pointee.quoteOrderQty == t.pointee.cumulativeQuote ? .filled : .partiallyFilled
         } else {
-            t.status = t.cumulativeQty == t.quantity ? .filled : .partiallyFilled
+            t.pointee.status = t.pointee.cumulativeQty == t.pointee.quantity ? .filled : .partiallyFilled
         }
 
-        let takerBuys = t.side == .buy
+        let takerBuys = t.pointee.side == .buy
         let makerRate = pool[m].makerRate
-        let buyerCommission = fastBookMulDiv(q, takerBuys ? t.takerRate : makerRate, Self.one)
-        let sellerCommission = fastBookMulDiv(quote, takerBuys ? makerRate : t.takerRate, Self.one)
+        let buyerCommission = fastBookMulDiv(q, takerBuys ? t.pointee.takerRate : makerRate, Self.one)
+        let sellerCommission = fastBookMulDiv(quote, takerBuys ? makerRate : t.pointee.takerRate, Self.one)
         let makerOrderID = pool[m].orderID
         let makerUserID = pool[m].userID
         events.append(.trade(TradeEvent(
             tradeID: lastTradeID, price: price, quantity: q, quoteQuantity: quote,
-            buyerOrderID: takerBuys ? t.orderID : makerOrderID, sellerOrderID: takerBuys ? makerOrderID : t.orderID,
-            buyerUserID: takerBuys ? t.userID : makerUserID, sellerUserID: takerBuys ? makerUserID : t.userID,
+            buyerOrderID: takerBuys ? t.pointee.orderID : makerOrderID, sellerOrderID: takerBuys ? makerOrderID : t.pointee.orderID,
+            buyerUserID: takerBuys ? t.pointee.userID : makerUserID, sellerUserID: takerBuys ? makerUserID : t.pointee.userID,
             buyerIsMaker: !takerBuys, buyerCommission: buyerCommission, sellerCommission: sellerCommission,
             time: time)))
 
         // The received asset: base for the buyer, quote for the seller.
         events.append(.report(report(
-            pool[m], .trade, pool[m].status, time: time, isMaker: true, lastExecutedQty: q, lastPrice: price,
+            pool[m], .trade, pool[m].status, time: time, clientOrderID: clientID(makerSlot), isMaker: true, lastExecutedQty: q, lastPrice: price,
             lastQuoteQty: quote, commission: takerBuys ? sellerCommission : buyerCommission,
             commissionAsset: takerBuys ? rules.quoteAsset : rules.baseAsset, tradeID: lastTradeID)))
         events.append(.report(report(
-            t, .trade, t.status, time: time, lastExecutedQty: q, lastPrice: price, lastQuoteQty: quote,
+            t.pointee, .trade, t.pointee.status, time: time, clientOrderID: clientOrderID, lastExecutedQty: q, lastPrice: price, lastQuoteQty: quote,
             commission: takerBuys ? buyerCommission : sellerCommission,
             commissionAsset: takerBuys ? rules.baseAsset : rules.quoteAsset, tradeID: lastTradeID)))
 
@@ -185,7 +198,7 @@ extension FastBook {
         pool[m].preventedQty += left
         pool[m].remaining = 0
         pool[m].status = .expiredInMatch
-        var r = report(pool[m], .expired, .expiredInMatch, time: time)
+        var r = report(pool[m], .expired, .expiredInMatch, time: time, clientOrderID: clientID(slot))
         r.isMaker = true
         r.preventedMatchID = p
         r.lastPreventedQuantity = left
@@ -194,12 +207,15 @@ extension FastBook {
     }
 
     /// STP: the taker expires in match with its whole remainder prevented.
-    func expireTaker(_ t: inout FastBookOrder, p: Int64, price: Int64, time: Int64, into events: inout [MatchingEvent]) {
-        let left = Self.takerRemaining(t, price: price)
-        t.preventedQty += left
-        if !t.isQuoteOrder { t.remaining = 0 }
-        t.status = .expiredInMatch
-        var r = report(t, .expired, .expiredInMatch, time: time)
+    func expireTaker(
+        _ t: UnsafeMutablePointer<FastBookOrder>, clientOrderID: String, p: Int64, price: Int64, time: Int64,
+        into events: inout [MatchingEvent]
+    ) {
+        let left = Self.takerRemaining(t.pointee, price: price)
+        t.pointee.preventedQty += left
+        if !t.pointee.isQuoteOrder { t.pointee.remaining = 0 }
+        t.pointee.status = .expiredInMatch
+        var r = report(t.pointee, .expired, .expiredInMatch, time: time, clientOrderID: clientOrderID)
         r.preventedMatchID = p
         r.lastPreventedQuantity = left
         events.append(.report(r))
@@ -252,14 +268,15 @@ extension FastBook {
         while k < scratch.count {
             let slot = scratch[k]
             k += 1
-            var order = pool[Int(slot)]
-            release(slot)
-            order.working = true
-            order.workingTime = time
-            order.location = .free
-            events.append(.report(report(order, .new, .new, time: time)))
+            // Out of the indexes while it matches (re-registered if it rests); the slot is kept.
+            let clientOrderID = clientID(slot)
+            unregister(slot)
+            pool[Int(slot)].working = true
+            pool[Int(slot)].workingTime = time
+            pool[Int(slot)].location = .free
+            events.append(.report(report(pool[Int(slot)], .new, .new, time: time, clientOrderID: clientOrderID)))
             tradedInCommand = false
-            execute(&order, time: time, into: &events)
+            execute(slot, clientOrderID: clientOrderID, time: time, into: &events)
             if tradedInCommand && stopCount > 0 { collectTriggeredStops() }
         }
         tradedInCommand = false

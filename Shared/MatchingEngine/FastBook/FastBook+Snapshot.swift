@@ -42,13 +42,13 @@ extension FastBook {
         func byte(_ b: UInt8) { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         func u64(_ v: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { byte(UInt8(truncatingIfNeeded: v >> UInt64(shift))) } }
         func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
-        func order(_ o: FastBookOrder) {
+        func order(_ o: FastBookOrder, _ clientOrderID: String) {
             u64(o.orderID)
             u64(o.userID)
             i64(o.remaining)
             i64(o.visible)
             i64(o.cumulativeQty)
-            let utf8 = o.clientOrderID.utf8
+            let utf8 = clientOrderID.utf8
             u64(UInt64(utf8.count))
             for b in utf8 { byte(b) }
         }
@@ -56,7 +56,7 @@ extension FastBook {
             side.forEachLevel { level in
                 var slot = level.head
                 while slot >= 0 {
-                    order(pool[Int(slot)])
+                    order(pool[Int(slot)], clientID(slot))
                     slot = pool[Int(slot)].next
                 }
             }
@@ -101,7 +101,7 @@ extension FastBook {
                 w.u32(count)
                 slot = level.head
                 while slot >= 0 {
-                    w.order(pool[Int(slot)])
+                    w.order(pool[Int(slot)], clientOrderID: clientID(slot))
                     slot = pool[Int(slot)].next
                 }
             }
@@ -109,7 +109,7 @@ extension FastBook {
         w.u32(UInt32(stopCount))
         var slot = stopHead
         while slot >= 0 {
-            w.order(pool[Int(slot)])
+            w.order(pool[Int(slot)], clientOrderID: clientID(slot))
             slot = pool[Int(slot)].next
         }
         return w.bytes
@@ -143,12 +143,12 @@ extension FastBook {
                 guard orderCount > 0 else { throw FastBookSnapshotError.corrupt }
                 var levelPrice: Int64?
                 for _ in 0..<orderCount {
-                    let order = try r.order()
+                    let (order, clientOrderID) = try r.order()
                     guard order.side == side, order.visible > 0, order.remaining >= order.visible,
                           byID[order.orderID] == nil, levelPrice == nil || levelPrice == order.price
                     else { throw FastBookSnapshotError.corrupt }
                     levelPrice = order.price
-                    addResting(order)
+                    addResting(insert(order), clientOrderID: clientOrderID)
                 }
                 // Levels arrive best first: each must be strictly worse than the one before.
                 if let previous, side == .buy ? levelPrice! >= previous : levelPrice! <= previous {
@@ -159,9 +159,9 @@ extension FastBook {
         }
         let stops = try r.u32()
         for _ in 0..<stops {
-            let order = try r.order()
+            let (order, clientOrderID) = try r.order()
             guard order.type.isStop, byID[order.orderID] == nil else { throw FastBookSnapshotError.corrupt }
-            addStop(order)
+            addStop(insert(order), clientOrderID: clientOrderID)
         }
         guard r.atEnd else { throw FastBookSnapshotError.corrupt }
     }
@@ -169,10 +169,10 @@ extension FastBook {
 
 extension SnapshotWriter {
     /// Every field of an order except links and pool bookkeeping.
-    mutating func order(_ o: FastBookOrder) {
+    mutating func order(_ o: FastBookOrder, clientOrderID: String) {
         u64(o.orderID)
         u64(o.userID)
-        string(o.clientOrderID)
+        string(clientOrderID)
         enumIndex(o.side)
         enumIndex(o.type)
         enumIndex(o.timeInForce)
@@ -188,11 +188,11 @@ extension SnapshotWriter {
 }
 
 extension SnapshotReader {
-    mutating func order() throws -> FastBookOrder {
+    mutating func order() throws -> (FastBookOrder, clientOrderID: String) {
         var o = FastBookOrder.empty
         o.orderID = try u64()
         o.userID = try u64()
-        o.clientOrderID = try string()
+        let clientOrderID = try string()
         o.side = try enumValue()
         o.type = try enumValue()
         o.timeInForce = try enumValue()
@@ -217,6 +217,6 @@ extension SnapshotReader {
         o.cumulativeQty = try i64()
         o.cumulativeQuote = try i64()
         o.preventedQty = try i64()
-        return o
+        return (o, clientOrderID)
     }
 }

@@ -4,22 +4,42 @@ import ExchangeProtocol
 extension FastBook {
     // MARK: - Pool and indexes
 
-    /// Stores `order` in a free slot (or a new one) and registers it in the id, client-id and user indexes.
-    mutating func allocate(_ order: consuming FastBookOrder) -> Int32 {
-        let (orderID, userID) = (order.orderID, order.userID)
-        let slot: Int32
+    /// A slot for a new order: from the free list, else a new one (growing the buffer, which moves
+    /// it: callers re-read `pool` after this). The caller initializes it; it is in no index yet.
+    mutating func takeSlot() -> Int32 {
         if freeHead >= 0 {
-            slot = freeHead
+            let slot = freeHead
             freeHead = pool[Int(slot)].next
-            pool[Int(slot)] = order
-        } else {
-            slot = Int32(pool.count)
-            pool.append(order)
+            return slot
         }
+        orders.append(.empty)
+        return Int32(orders.count - 1)
+    }
+
+    /// Puts `order` in a new slot (not yet registered or linked).
+    mutating func insert(_ order: FastBookOrder) -> Int32 {
+        let slot = takeSlot()
+        (pool + Int(slot)).initialize(to: order)
+        return slot
+    }
+
+    /// Puts a slot that is in no index and no list back on the free list.
+    @inline(__always)
+    mutating func freeSlot(_ slot: Int32) {
+        pool[Int(slot)].location = .free
+        pool[Int(slot)].next = freeHead
+        freeHead = slot
+    }
+
+    /// Registers the order in `slot` in the id, client-id and user indexes.
+    mutating func register(_ slot: Int32, clientOrderID: String) {
         let i = Int(slot)
+        let (orderID, userID) = (pool[i].orderID, pool[i].userID)
+        pool[i].hasClientID = false
         byID.set(orderID, slot)
-        if !pool[i].clientOrderID.isEmpty {
-            byClientID[FastBookClientKey(userID: userID, clientOrderID: pool[i].clientOrderID)] = slot
+        if !clientOrderID.isEmpty {
+            storeClientID(slot, clientOrderID)
+            byClientID[FastBookClientKey(userID: userID, clientOrderID: clientOrderID)] = slot
         }
         let user: Int32
         if let known = userSlots[userID] {
@@ -35,37 +55,50 @@ extension FastBook {
         pool[i].userNext = head
         if head >= 0 { pool[Int(head)].userPrev = slot }
         userHeads[Int(user)] = slot
-        return slot
     }
 
     /// Unregisters the order and puts its slot on the free list.
     mutating func release(_ slot: Int32) {
+        unregister(slot)
+        freeSlot(slot)
+    }
+
+    /// Takes the order out of the id, client-id and user indexes (its slot stays taken).
+    mutating func unregister(_ slot: Int32) {
         let i = Int(slot)
         let orderID = pool[i].orderID
         byID.remove(orderID)
-        if !pool[i].clientOrderID.isEmpty {
-            let key = FastBookClientKey(userID: pool[i].userID, clientOrderID: pool[i].clientOrderID)
+        if pool[i].hasClientID {
+            let key = FastBookClientKey(userID: pool[i].userID, clientOrderID: clientIDs[i])
             if byClientID[key] == slot { byClientID.removeValue(forKey: key) }
+            clientIDs[i] = ""
+            pool[i].hasClientID = false
         }
         let (prev, next, user) = (pool[i].userPrev, pool[i].userNext, pool[i].userSlot)
         if prev >= 0 { pool[Int(prev)].userNext = next } else { userHeads[Int(user)] = next }
         if next >= 0 { pool[Int(next)].userPrev = prev }
-        pool[i].clientOrderID = ""
-        pool[i].location = .free
-        pool[i].next = freeHead
-        freeHead = slot
     }
 
     /// Changes an open order's clientOrderID, keeping the client-id index in step.
     mutating func setClientOrderID(_ slot: Int32, _ clientOrderID: String) {
         let i = Int(slot)
         let userID = pool[i].userID
-        if !pool[i].clientOrderID.isEmpty {
-            let old = FastBookClientKey(userID: userID, clientOrderID: pool[i].clientOrderID)
+        if pool[i].hasClientID {
+            let old = FastBookClientKey(userID: userID, clientOrderID: clientIDs[i])
             if byClientID[old] == slot { byClientID.removeValue(forKey: old) }
         }
-        pool[i].clientOrderID = clientOrderID
+        storeClientID(slot, clientOrderID)
         byClientID[FastBookClientKey(userID: userID, clientOrderID: clientOrderID)] = slot
+    }
+
+    /// Records a non-empty clientOrderID for `slot` beside the pool.
+    mutating func storeClientID(_ slot: Int32, _ clientOrderID: String) {
+        let i = Int(slot)
+        if clientIDs.count <= i {
+            clientIDs.append(contentsOf: repeatElement("", count: i + 1 - clientIDs.count))
+        }
+        clientIDs[i] = clientOrderID
+        pool[i].hasClientID = true
     }
 
     // MARK: - Levels
@@ -87,14 +120,14 @@ extension FastBook {
         withSide(side) { $0.levels[Int(level)].total += delta }
     }
 
-    /// Appends a resting order (its `visible` set) to the back of its level, creating the level;
-    /// returns the level's new visible total.
+    /// Registers the order in `slot` (its `visible` set) and appends it to the back of its level,
+    /// creating the level; returns the level's new visible total.
     @discardableResult
-    mutating func addResting(_ order: consuming FastBookOrder) -> Int64 {
-        order.location = .resting
-        order.next = -1
-        let (side, price, visible) = (order.side, order.price, order.visible)
-        let slot = allocate(order)
+    mutating func addResting(_ slot: Int32, clientOrderID: String) -> Int64 {
+        pool[Int(slot)].location = .resting
+        pool[Int(slot)].next = -1
+        let (side, price, visible) = (pool[Int(slot)].side, pool[Int(slot)].price, pool[Int(slot)].visible)
+        register(slot, clientOrderID: clientOrderID)
         restingCount += 1
         let (level, tail, total) = withSide(side) { s in
             let level = s.slotCreating(price: price)
@@ -185,13 +218,12 @@ extension FastBook {
 
     // MARK: - Stops
 
-    /// Appends an untriggered stop to the stop list (placement order).
-    mutating func addStop(_ order: FastBookOrder) {
-        var order = order
-        order.location = .stop
-        order.next = -1
-        order.prev = stopTail
-        let slot = allocate(order)
+    /// Registers the untriggered stop in `slot` and appends it to the stop list (placement order).
+    mutating func addStop(_ slot: Int32, clientOrderID: String) {
+        pool[Int(slot)].location = .stop
+        pool[Int(slot)].next = -1
+        pool[Int(slot)].prev = stopTail
+        register(slot, clientOrderID: clientOrderID)
         if stopTail >= 0 { pool[Int(stopTail)].next = slot } else { stopHead = slot }
         stopTail = slot
         stopCount += 1

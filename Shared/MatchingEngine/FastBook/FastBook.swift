@@ -1,8 +1,8 @@
 import ExchangeProtocol
 
 /// The high-performance order book (exchange-core / Liquibook style) implementing
-/// `docs/matching-semantics.md`: orders are structs in one pooled array reused through a free
-/// list, each price level is an Int32-linked FIFO in a per-side level pool reached by a price
+/// `docs/matching-semantics.md`: orders are trivial structs in one pooled buffer
+/// (`FastBookBuffer`, copy-on-write) reused through a free list, each price level is an Int32-linked FIFO in a per-side level pool reached by a price
 /// table and ordered by a sorted ladder with the best level last (`FastBookSide`), and tables (warm capacity, no per-command allocation) index orders by id,
 /// by (user, clientOrderID) and users by id. A value type: copies are independent books.
 public struct FastBook: OrderBookEngine {
@@ -11,8 +11,11 @@ public struct FastBook: OrderBookEngine {
     /// `rules.allowedSelfTradePrevention` as bits by `allCases` index (a Set lookup hashes).
     let allowedSTPMask: UInt8
 
-    var pool: [FastBookOrder] = []
+    /// The order slots (in use or on the free list); `pool` points into it.
+    var orders = FastBookBuffer<FastBookOrder>(capacity: 256)
     var freeHead: Int32 = -1
+    /// clientOrderIDs by slot, for orders with `hasClientID` (grown on demand; most orders have none).
+    var clientIDs: [String] = []
     var bids = FastBookSide(isBid: true)
     var asks = FastBookSide(isBid: false)
     /// Starts small and doubles: with a thousand books per process, pre-sized empty tables
@@ -46,8 +49,26 @@ public struct FastBook: OrderBookEngine {
             mask |= 1 << UInt8(index)
         }
         allowedSTPMask = mask
-        pool.reserveCapacity(1024)
         scratch.reserveCapacity(64)
+    }
+
+    /// The order slots. Writable through the pointer: only after `makeUnique()`; moved by
+    /// `takeSlot()` (re-read it after one).
+    @inline(__always)
+    var pool: UnsafeMutablePointer<FastBookOrder> { orders.base }
+
+    /// Copy-on-write of the pooled buffers: every mutating entry point calls this first.
+    @inline(__always)
+    mutating func makeUnique() {
+        orders.makeUnique()
+        bids.levels.makeUnique()
+        asks.levels.makeUnique()
+    }
+
+    /// The clientOrderID of the order in `slot` ("" when it has none).
+    @inline(__always)
+    func clientID(_ slot: Int32) -> String {
+        pool[Int(slot)].hasClientID ? clientIDs[Int(slot)] : ""
     }
 
     /// Resting orders plus untriggered stops.
@@ -55,6 +76,7 @@ public struct FastBook: OrderBookEngine {
 
     /// Applies one command; see the contract for the exact events.
     public mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent]) {
+        makeUnique()
         tradedInCommand = false
         let time: Int64
         switch command {
@@ -88,19 +110,25 @@ public struct FastBook: OrderBookEngine {
                 message: reason.message)))
             return
         }
-        var order = FastBookOrder(request: r, stp: stp)
+        // Built straight into its pool slot: the taker matches there and, if it rests, stays.
+        let slot = takeSlot()
+        let order = pool + Int(slot)
+        order.initialize(to: FastBookOrder(request: r, stp: stp))
         if r.type.isStop {
-            order.working = false
-            order.workingTime = -1
-            events.append(.report(report(order, .new, .new, time: r.time)))
-            addStop(order)
+            order.pointee.working = false
+            order.pointee.workingTime = -1
+            events.append(.report(report(order.pointee, .new, .new, time: r.time, clientOrderID: r.clientOrderID)))
+            addStop(slot, clientOrderID: r.clientOrderID)
             return
         }
-        events.append(.report(report(order, .new, .new, time: r.time)))
-        execute(&order, time: r.time, into: &events)
+        events.append(.report(report(order.pointee, .new, .new, time: r.time, clientOrderID: r.clientOrderID)))
+        execute(slot, clientOrderID: r.clientOrderID, time: r.time, into: &events)
     }
 
     /// The contract's validation steps 1-5, in order; nil when the order is acceptable.
+    /// Always inlined, like `find`: a non-mutating call from a mutating one passes the whole
+    /// ~400-byte book by value (a memcpy per command).
+    @inline(__always)
     func validate(_ r: OrderRequest, stp: SelfTradePreventionMode) -> (code: Int32, message: String)? {
         if !r.clientOrderID.isEmpty, byClientID[FastBookClientKey(userID: r.userID, clientOrderID: r.clientOrderID)] != nil {
             return BookRejection.duplicateOrder
@@ -135,6 +163,7 @@ public struct FastBook: OrderBookEngine {
     }
 
     /// The contract's trigger conditions against the last trade price.
+    @inline(__always)
     static func stopTriggers(type: OrderType, side: Side, stopPrice: Int64, last: Int64) -> Bool {
         let stopLoss = type == .stopLoss || type == .stopLossLimit
         if stopLoss { return side == .buy ? last >= stopPrice : last <= stopPrice }
@@ -144,6 +173,7 @@ public struct FastBook: OrderBookEngine {
     // MARK: - Cancel, amend, cancel-all
 
     /// Finds an open order for cancel/amend: by id (owned by `userID`) or by clientOrderID when id is 0.
+    @inline(__always)
     func find(userID: UInt64, orderID: UInt64, clientOrderID: String) -> Int32? {
         if orderID != 0 {
             guard let slot = byID[orderID], pool[Int(slot)].userID == userID else { return nil }
@@ -176,7 +206,7 @@ public struct FastBook: OrderBookEngine {
         let i = Int(slot)
         events.append(.report(report(
             pool[i], .canceled, .canceled, time: time, clientOrderID: newClientOrderID,
-            origClientOrderID: pool[i].clientOrderID, isWorking: false)))
+            origClientOrderID: clientID(slot), isWorking: false)))
         if pool[i].location == .resting {
             let (side, price) = (pool[i].side, pool[i].price)
             let total = removeResting(slot)
@@ -201,7 +231,7 @@ public struct FastBook: OrderBookEngine {
             reject(a.userID, a.orderID, a.origClientOrderID, BookRejection.badQuantity, into: &events)
             return
         }
-        let previousClientID = pool[i].clientOrderID
+        let previousClientID = clientID(slot)
         let shrink = pool[i].quantity - a.newQuantity
         pool[i].quantity = a.newQuantity
         pool[i].remaining -= shrink
@@ -215,7 +245,7 @@ public struct FastBook: OrderBookEngine {
             pool[i].visible = newVisible
             addToLevelTotal(side: pool[i].side, level: pool[i].level, newVisible - oldVisible)
         }
-        var r = report(pool[i], .replaced, pool[i].status, time: a.time)
+        var r = report(pool[i], .replaced, pool[i].status, time: a.time, clientOrderID: clientID(slot))
         r.origClientOrderID = previousClientID
         events.append(.report(r))
         if resting { emitLevel(side: pool[i].side, price: pool[i].price, into: &events) }
@@ -234,8 +264,8 @@ public struct FastBook: OrderBookEngine {
             reject(userID, 0, "", BookRejection.unknownOrder, into: &events)
             return
         }
-        let orders = pool
-        scratch.sort { orders[Int($0)].orderID < orders[Int($1)].orderID }
+        let slots = pool
+        scratch.sort { slots[Int($0)].orderID < slots[Int($1)].orderID }
         for index in scratch.indices {
             cancelSlot(scratch[index], newClientOrderID: "", time: time, into: &events)
         }
@@ -254,23 +284,23 @@ public struct FastBook: OrderBookEngine {
     /// A report of `order`'s current state; by default with no fill (`last*` 0, `tradeID -1`, no
     /// commission). Hot callers pass every differing field here rather than patching a `var`
     /// copy: the ~300-byte report is then built once, straight into the append.
-    /// Always inlined: called on `pool[slot]`, an out-of-line call copies the whole order
-    /// (retaining its clientOrderID) just to read it.
+    /// Always inlined: called on `pool[slot]`, an out-of-line call copies the whole order just to
+    /// read it. `clientOrderID` is the report's `c` (the order's own, or a cancel's).
     @inline(__always)
     func report(
         _ o: FastBookOrder, _ execution: ExecutionType, _ status: OrderStatus, time: Int64,
-        clientOrderID: String? = nil, origClientOrderID: String = "", isWorking: Bool? = nil, isMaker: Bool = false,
+        clientOrderID: String, origClientOrderID: String = "", isWorking: Bool? = nil, isMaker: Bool = false,
         lastExecutedQty: Int64 = 0, lastPrice: Int64 = 0, lastQuoteQty: Int64 = 0, commission: Int64 = 0,
         commissionAsset: String = "", tradeID: Int64 = -1
     ) -> ExecutionReport {
         ExecutionReport(
-            orderID: o.orderID, userID: o.userID, clientOrderID: clientOrderID ?? o.clientOrderID,
+            orderID: o.orderID, userID: o.userID, clientOrderID: clientOrderID,
             origClientOrderID: origClientOrderID, side: o.side, type: o.type, timeInForce: o.timeInForce,
             quantity: o.quantity, price: o.price, stopPrice: o.stopPrice, icebergQty: o.icebergQty,
             quoteOrderQty: o.quoteOrderQty, executionType: execution, status: status, rejectReason: "NONE",
             lastExecutedQty: lastExecutedQty, cumulativeQty: o.cumulativeQty, cumulativeQuoteQty: o.cumulativeQuote,
             lastPrice: lastPrice, lastQuoteQty: lastQuoteQty, commission: commission, commissionAsset: commissionAsset,
-            transactionTime: time, tradeID: tradeID, isMaker: isMaker, isWorking: isWorking ?? (o.working && status.isOpen),
+            transactionTime: time, tradeID: tradeID, isMaker: isMaker, isWorking: isWorking ?? (o.working && (status == .new || status == .partiallyFilled || status == .pendingNew)),
             workingTime: o.workingTime, orderCreationTime: o.creationTime, selfTradePrevention: o.stp,
             preventedMatchID: 0, preventedQuantity: o.preventedQty, lastPreventedQuantity: 0,
             strategyID: o.strategyID, strategyType: o.strategyType)
@@ -279,6 +309,7 @@ public struct FastBook: OrderBookEngine {
 
 extension SelfTradePreventionMode {
     /// Index in `allCases`, without a search.
+    @inline(__always)
     var bitIndex: Int {
         switch self {
         case .none: 0

@@ -7,13 +7,18 @@ enum FastBookLocation: UInt8 {
     case stop = 2
 }
 
-/// One order as the fast book stores it: a value in the pool array, linked to its neighbours by
+/// One order as the fast book stores it: a value in the pool, linked to its neighbours by
 /// Int32 slot indices (price-level FIFO or stop list in `next`/`prev`, the user's open orders in
 /// `userNext`/`userPrev`), so nothing is allocated per order once the pool is warm.
+///
+/// Trivial (no references): the clientOrderID lives beside the pool (`FastBook.clientIDs`, flagged
+/// by `hasClientID`), so copying an order is a plain memcpy without retain/release and the pool
+/// needs no per-slot destruction.
 struct FastBookOrder {
     var orderID: UInt64
     var userID: UInt64
-    var clientOrderID: String
+    /// Whether `FastBook.clientIDs[slot]` holds this order's (non-empty) clientOrderID.
+    var hasClientID: Bool
     var side: Side
     var type: OrderType
     var timeInForce: TimeInForce
@@ -51,14 +56,14 @@ struct FastBookOrder {
 
     /// An empty slot (free-list filler).
     static let empty = FastBookOrder(
-        orderID: 0, userID: 0, clientOrderID: "", side: .buy, type: .limit, timeInForce: .gtc, stp: .none,
+        orderID: 0, userID: 0, hasClientID: false, side: .buy, type: .limit, timeInForce: .gtc, stp: .none,
         status: .new, location: .free, working: false, price: 0, quantity: 0, quoteOrderQty: 0, stopPrice: 0,
         icebergQty: 0, quoteBudget: 0, makerRate: 0, takerRate: 0, strategyID: 0, strategyType: 0, creationTime: 0,
         workingTime: 0, remaining: 0, visible: 0, cumulativeQty: 0, cumulativeQuote: 0, preventedQty: 0,
         next: -1, prev: -1, userNext: -1, userPrev: -1, userSlot: -1)
 
     init(
-        orderID: UInt64, userID: UInt64, clientOrderID: String, side: Side, type: OrderType, timeInForce: TimeInForce,
+        orderID: UInt64, userID: UInt64, hasClientID: Bool, side: Side, type: OrderType, timeInForce: TimeInForce,
         stp: SelfTradePreventionMode, status: OrderStatus, location: FastBookLocation, working: Bool, price: Int64,
         quantity: Int64, quoteOrderQty: Int64, stopPrice: Int64, icebergQty: Int64, quoteBudget: Int64,
         makerRate: Int64, takerRate: Int64, strategyID: Int64, strategyType: Int32, creationTime: Int64,
@@ -67,7 +72,7 @@ struct FastBookOrder {
     ) {
         self.orderID = orderID
         self.userID = userID
-        self.clientOrderID = clientOrderID
+        self.hasClientID = hasClientID
         self.side = side
         self.type = type
         self.timeInForce = timeInForce
@@ -99,11 +104,12 @@ struct FastBookOrder {
         self.userSlot = userSlot
     }
 
-    /// A fresh order from a validated request (every field written once: no `.empty` template copy).
+    /// A fresh order from a validated request (every field written once: no `.empty` template copy);
+    /// its clientOrderID is stored when it enters the pool.
     @inline(__always)
     init(request r: OrderRequest, stp: SelfTradePreventionMode) {
         self.init(
-            orderID: r.orderID, userID: r.userID, clientOrderID: r.clientOrderID, side: r.side, type: r.type,
+            orderID: r.orderID, userID: r.userID, hasClientID: false, side: r.side, type: r.type,
             timeInForce: r.timeInForce, stp: stp, status: .new, location: .free, working: true, price: r.price,
             quantity: r.quantity, quoteOrderQty: r.quoteOrderQty, stopPrice: r.stopPrice, icebergQty: r.icebergQty,
             quoteBudget: r.quoteBudget, makerRate: r.makerCommissionRate, takerRate: r.takerCommissionRate,
@@ -113,17 +119,21 @@ struct FastBookOrder {
     }
 
     /// MARKET by quoteOrderQty (its `quantity` is 0).
+    @inline(__always)
     var isQuoteOrder: Bool { type == .market && quantity == 0 }
 
     /// Types that carry a limit price when they match.
+    @inline(__always)
     var isLimitPriced: Bool { type == .limit || type == .limitMaker || type == .stopLossLimit || type == .takeProfitLimit }
 
     /// Whether a remainder rests after matching (LIMIT_MAKER ignores timeInForce, like MARKET does).
+    @inline(__always)
     var restsRemainder: Bool { type == .limitMaker || (isLimitPriced && timeInForce == .gtc) }
 }
 
 extension OrderType {
     /// STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT.
+    @inline(__always)
     var isStop: Bool { self == .stopLoss || self == .stopLossLimit || self == .takeProfit || self == .takeProfitLimit }
 }
 

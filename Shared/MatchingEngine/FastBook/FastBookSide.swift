@@ -11,7 +11,8 @@
 struct FastBookSide {
     /// Bids rank by price, asks by negated price: higher key = better.
     let isBid: Bool
-    var levels: [FastBookLevel] = []
+    /// Starts small and doubles (a thousand books per process).
+    var levels = FastBookBuffer<FastBookLevel>(capacity: 16)
     /// Free level slots, linked through `head`.
     var freeLevel: Int32 = -1
     /// Ascending by key: the best level is `last`.
