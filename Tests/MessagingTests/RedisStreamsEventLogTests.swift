@@ -81,6 +81,87 @@ struct RedisStreamsEventLogTests {
         await backend.teardown()
     }
 
+    @Test("a batch's records of one partition share a stream entry: polls and seeks start inside it at any offset")
+    func packedEntries() async throws {
+        let server = try await RedisTestServer.start()
+        let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
+        let redis = try await RedisClient.connect(configuration: server.configuration)
+        let topic = uniqueTopic("packed")
+        try await log.createTopics([TopicSpec(name: topic, partitions: 2)])
+        let producer = try await log.makeProducer()
+        let p0 = TopicPartition(topic, 0)
+        let p1 = TopicPartition(topic, 1)
+        // Single-record entry, then one send of interleaved partitions (one entry each), then a single again.
+        _ = try await producer.send(OutgoingRecord(topic: topic, key: "a", value: [0], partition: 0))
+        let mixed = (1...9).map { OutgoingRecord(topic: topic, key: "k\($0)", value: [UInt8($0), 13, 10, 0], partition: $0 % 2 == 0 ? 1 : 0) }
+        let positions = try await producer.send(mixed)
+        #expect(positions.filter { $0.topicPartition == p0 }.map(\.offset) == [1, 2, 3, 4, 5])
+        #expect(positions.filter { $0.topicPartition == p1 }.map(\.offset) == [0, 1, 2, 3])
+        _ = try await producer.send(OutgoingRecord(topic: topic, key: "z", value: [99], partition: 0))
+        let raw = try await redis.send(["XLEN", .string("\(topic):0")])
+        #expect(raw.integer == 3)  // three entries hold partition 0's seven records
+        #expect(try await log.endOffsets([p0, p1]) == [p0: 7, p1: 4])
+
+        let consumer = try await log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic], partitions: .explicit([p0])))
+        try await consumer.seek(p0, to: 3)
+        var offsets: [Int64] = []
+        var values: [[UInt8]] = []
+        while offsets.count < 4 {
+            let batch = try await consumer.poll(maxRecords: 2, timeout: .milliseconds(200))
+            #expect(batch.count <= 2)
+            if batch.isEmpty { break }
+            offsets += batch.map(\.offset)
+            values += batch.map(\.value)
+        }
+        #expect(offsets == [3, 4, 5, 6])
+        #expect(values == [[5, 13, 10, 0], [7, 13, 10, 0], [9, 13, 10, 0], [99]])
+        #expect(try await consumer.poll(maxRecords: 10, timeout: .zero).isEmpty)
+        await consumer.close()
+        await producer.close()
+        await redis.close()
+        await log.shutdown()
+        await server.teardown()
+    }
+
+    @Test("group commit: concurrent sends on one producer share appends; each caller gets its own dense, ordered offsets")
+    func groupCommit() async throws {
+        let backend = try await RedisTestServer.startEventLog()
+        let topic = uniqueTopic("group")
+        try await backend.log.createTopics([TopicSpec(name: topic, partitions: 1)])
+        let producer = try await backend.log.makeProducer()
+        let results = try await withThrowingTaskGroup(of: (Int, [RecordPosition]).self) { group in
+            for caller in 0..<50 {
+                group.addTask {
+                    let records = (0..<3).map { OutgoingRecord(topic: topic, key: "c\(caller)", value: Array("\(caller)-\($0)".utf8), partition: 0) }
+                    return (caller, try await producer.send(records))
+                }
+            }
+            // One caller with a partition that does not exist fails alone.
+            group.addTask {
+                do {
+                    _ = try await producer.send(OutgoingRecord(topic: topic, key: "bad", value: [], partition: 5))
+                    Issue.record("a send to a missing partition succeeded")
+                } catch let error as MessagingError {
+                    #expect(error.code == .invalidArgument)
+                }
+                return (-1, [])
+            }
+            return try await group.reduce(into: [Int: [RecordPosition]]()) { $0[$1.0] = $1.1 }
+        }
+        let all = results.filter { $0.key >= 0 }.flatMap(\.value).map(\.offset).sorted()
+        #expect(all == Array(0..<150))
+        let consumer = try await backend.log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic]))
+        let read = try await drain(consumer, count: 150)
+        let byOffset = Dictionary(uniqueKeysWithValues: read.map { ($0.offset, String(decoding: $0.value, as: UTF8.self)) })
+        for (caller, positions) in results where caller >= 0 {
+            #expect(positions.map(\.offset) == positions.map(\.offset).sorted())
+            #expect(positions.map { byOffset[$0.offset] } == (0..<3).map { "\(caller)-\($0)" })
+        }
+        await consumer.close()
+        await producer.close()
+        await backend.teardown()
+    }
+
     @Test("topic registry: createTopics is idempotent, unknown topics are rejected, missing streams end at 0")
     func topicRegistry() async throws {
         let backend = try await RedisTestServer.startEventLog()

@@ -138,6 +138,13 @@ public protocol EventConsumer: Sendable {
     func assignment() async -> [TopicPartition]
     /// Leaves the group and releases the consumer.
     func close() async
+    /// Whether a poll may run while the records of the previous one are still being processed:
+    /// true when polls never call `onAssign`/`onRevoke` (static assignment). Default false.
+    var pollsAheadSafely: Bool { get }
+}
+
+extension EventConsumer {
+    public var pollsAheadSafely: Bool { false }
 }
 
 /// The event log: Kafka for production and scale-out, Redis Streams as the one-machine default.

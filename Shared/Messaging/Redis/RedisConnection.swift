@@ -95,6 +95,42 @@ public final class RedisConnection {
         return replies
     }
 
+    /// Sends a pre-formatted pipeline in one write and reads its `writer.commands` replies, keeping
+    /// only the error replies (index and message), also those inside array replies one level deep
+    /// (an `EXEC`'s results); nothing else is copied out of hiredis.
+    public func pipelineErrors(_ writer: RESPWriter) throws -> [(index: Int, message: String)] {
+        try ensureUsable()
+        guard writer.commands > 0 else { return [] }
+        let rc = writer.bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+        }
+        guard rc == REDIS_OK else { throw failure("pipeline append") }
+        var errors: [(index: Int, message: String)] = []
+        for index in 0..<writer.commands {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure("read reply") }
+            defer { freeReplyObject(raw) }
+            let reply = raw.assumingMemoryBound(to: redisReply.self).pointee
+            if reply.type == REDIS_REPLY_ERROR {
+                errors.append((index, Self.text(reply)))
+            } else if reply.type == REDIS_REPLY_ARRAY {
+                for i in 0..<Int(reply.elements) {
+                    if let child = reply.element[i], child.pointee.type == REDIS_REPLY_ERROR {
+                        errors.append((index, Self.text(child.pointee)))
+                    }
+                }
+            }
+        }
+        return errors
+    }
+
+    private static func text(_ reply: redisReply) -> String {
+        guard let str = reply.str, reply.len > 0 else { return "" }
+        return str.withMemoryRebound(to: UInt8.self, capacity: reply.len) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: reply.len), as: UTF8.self)
+        }
+    }
+
     /// Sends all commands in one round trip; see `pipeline(_:)`.
     public func pipeline(_ commands: [[RedisArgument]]) throws -> [RedisReply] {
         try pipeline(commands.map { $0.map(\.bytes) })

@@ -103,8 +103,10 @@ final class RedisStreamsConsumer: EventConsumer {
                   let partition = partitionByKey[key], let entries = pair[1].array
             else { throw MessagingError(.protocolError, "unexpected XREAD reply element \(stream)") }
             var records: [ConsumedRecord] = []
-            for entry in entries.prefix(maxRecords - total) {
-                records.append(try Self.record(from: entry, partition: partition))
+            let position = snapshot.positions[partition] ?? 0
+            for entry in entries {
+                guard total + records.count < maxRecords else { break }
+                try Self.records(from: entry, partition: partition, at: position, limit: maxRecords - total, into: &records)
             }
             total += records.count
             batches.append((partition, records))
@@ -125,6 +127,9 @@ final class RedisStreamsConsumer: EventConsumer {
             return accepted
         }
     }
+
+    /// Assignment is static: no poll ever revokes or assigns.
+    var pollsAheadSafely: Bool { true }
 
     func commit(_ positions: [TopicPartition: Int64]) async throws {
         if positions.isEmpty { return }
@@ -237,25 +242,49 @@ final class RedisStreamsConsumer: EventConsumer {
         return result
     }
 
-    /// An `XREAD` entry `[id, [k, key, v, value, t, ms]]` as a record.
-    private static func record(from entry: RedisReply, partition: TopicPartition) throws -> ConsumedRecord {
+    /// The records of an `XREAD` entry, `[id, [k, key, v, value, t, ms]]` (one record) or
+    /// `[id, [n, count, b, batch, t, ms]]` (a packed batch ending at the id's offset), from offset
+    /// `position` on, until `records` holds `limit`.
+    private static func records(
+        from entry: RedisReply, partition: TopicPartition, at position: Int64, limit: Int, into records: inout [ConsumedRecord]
+    ) throws {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].bytes, let fields = parts[1].array else {
             throw MessagingError(.protocolError, "unexpected stream entry \(entry)")
         }
         var key: [UInt8] = []
         var value: [UInt8] = []
+        var batch: [UInt8]?
+        var count = 1
         var timestamp: Int64 = 0
         var index = 0
         while index + 1 < fields.count {
-            switch fields[index].string {
-            case "k": key = fields[index + 1].bytes ?? []
-            case "v": value = fields[index + 1].bytes ?? []
-            case "t": timestamp = fields[index + 1].integer ?? 0
+            switch fields[index].bytes ?? [] {
+            case [UInt8(ascii: "k")]: key = fields[index + 1].bytes ?? []
+            case [UInt8(ascii: "v")]: value = fields[index + 1].bytes ?? []
+            case [UInt8(ascii: "t")]: timestamp = fields[index + 1].integer ?? 0
+            case [UInt8(ascii: "n")]: count = Int(fields[index + 1].integer ?? 1)
+            case [UInt8(ascii: "b")]: batch = fields[index + 1].bytes
             default: break
             }
             index += 2
         }
-        return ConsumedRecord(topicPartition: partition, offset: try RedisStreamsLayout.offset(ofID: id),
-                              key: key, value: value, timestampMs: timestamp)
+        let last = try RedisStreamsLayout.offset(ofID: id)
+        guard let batch else {
+            if last >= position {
+                records.append(ConsumedRecord(topicPartition: partition, offset: last, key: key, value: value, timestampMs: timestamp))
+            }
+            return
+        }
+        guard count >= 1, Int64(count) <= last + 1 else {
+            throw MessagingError(.protocolError, "stream entry \(String(decoding: id, as: UTF8.self)) claims \(count) records")
+        }
+        let first = last - Int64(count) + 1
+        for (i, record) in try RedisStreamsLayout.unpackBatch(batch, count: count).enumerated() {
+            let offset = first + Int64(i)
+            guard offset >= position else { continue }
+            guard records.count < limit else { return }
+            records.append(ConsumedRecord(topicPartition: partition, offset: offset, key: record.key, value: record.value,
+                                          timestampMs: timestamp))
+        }
     }
 }

@@ -145,13 +145,33 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         let deadLetters = Counter(label: "exchange.deadletter.records", dimensions: [("group", configuration.groupID)])
         let failedEffects = Counter(label: "exchange.consumer.side_effects.failed", dimensions: [("group", configuration.groupID)])
         var planner = effects?.planner
+        let stageTimers = StageTimers(group: configuration.groupID)
+        /// Effects of the last batch still being applied (at most one batch: effects overlap the
+        /// next batch's poll, apply and append, never each other).
+        var effectsInFlight: (planned: [SideEffect], task: Task<String?, Never>)?
         var lastSnapshot = ContinuousClock.now
 
+        // A consumer without rebalance callbacks (Redis Streams) reads the next batch while the
+        // loop works on this one; one whose poll can revoke partitions (Kafka) must not poll while
+        // a batch is applied and not yet durable.
+        let prefetch = consumer.pollsAheadSafely
+        let maxBatch = configuration.maxBatch
+        var prefetched: Task<[ConsumedRecord], any Error>?
         var aborted = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let tStart = ContinuousClock.now
             let records: [ConsumedRecord]
             do {
-                records = try await consumer.poll(maxRecords: configuration.maxBatch, timeout: .milliseconds(200))
+                if let next = prefetched {
+                    prefetched = nil
+                    records = try await next.value
+                } else {
+                    records = try await consumer.poll(maxRecords: maxBatch, timeout: .milliseconds(200))
+                }
+                if prefetch && !Task.isShuttingDownGracefully {
+                    // The next batch is read while this one is applied and appended.
+                    prefetched = Task { try await consumer.poll(maxRecords: maxBatch, timeout: .milliseconds(200)) }
+                }
                 health.set(healthName, ready: true, detail: "consuming")
             } catch {
                 health.set(healthName, ready: false, detail: "poll failed: \(error)")
@@ -159,6 +179,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 try? await Task.sleep(for: .milliseconds(500))
                 continue
             }
+            let tPoll = ContinuousClock.now
             var outputs: [OutgoingRecord] = []
             var stamped: [ProcessorOutput] = []
             var consumed: [TopicPartition: Int64] = [:]
@@ -188,6 +209,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             duplicates.increment(by: Int64(tally.duplicates))
             deadLetters.increment(by: Int64(tally.deadLetters))
             progress.add(applied: tally.applied, duplicates: tally.duplicates, deadLetters: tally.deadLetters)
+            let tApply = ContinuousClock.now
             if !outputs.isEmpty {
                 // Positions advance only once outputs are durable; until then keep retrying the
                 // same records (same event ids) so downstream de-duplication holds.
@@ -196,20 +218,50 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                     break
                 }
             }
+            let tSend = ContinuousClock.now
             if var current = planner, let sink = effects?.sink {
+                // The previous batch's effects ran while this batch was polled, applied and made
+                // durable; their outcome is known before this batch's are planned, so a planner
+                // redoes failed writes ahead of newer ones, in order.
+                if let inFlight = effectsInFlight {
+                    if let failure = await inFlight.task.value {
+                        current.failed(inFlight.planned)
+                        failedEffects.increment()
+                        logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
+                    }
+                    effectsInFlight = nil
+                }
                 let planned = units.withLock { table in
                     current.plan(durable: stamped, processors: table.values.map(\.processor), nowMs: clock())
                 }
                 if !planned.isEmpty {
-                    do { try await sink.apply(planned) } catch {
-                        current.failed(planned)
-                        failedEffects.increment()
-                        logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(error)"])
-                    }
+                    effectsInFlight = (planned, Task { () -> String? in
+                        do {
+                            try await sink.apply(planned)
+                            return nil
+                        } catch {
+                            return "\(error)"
+                        }
+                    })
                 }
                 planner = current
             }
+            let tEffects = ContinuousClock.now
             let intervalDue = ContinuousClock.now - lastSnapshot >= configuration.snapshotInterval
+            let snapshotDue = units.withLock { table in
+                table.values.contains { $0.sinceSnapshot > 0 && ($0.sinceSnapshot >= configuration.snapshotEveryRecords || intervalDue) }
+            }
+            if snapshotDue, var current = planner, let inFlight = effectsInFlight {
+                // A snapshot moves the restart point past this batch: its effects are applied (or
+                // their failure handed to the planner) first, so a crash never loses them.
+                if let failure = await inFlight.task.value {
+                    current.failed(inFlight.planned)
+                    failedEffects.increment()
+                    logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
+                }
+                effectsInFlight = nil
+                planner = current
+            }
             let snapshotted = units.withLock { table -> Bool in
                 var any = false
                 for (partition, next) in consumed {
@@ -226,6 +278,22 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 await commitQuietly(units.withLock { Self.positions(of: $0) }, consumer: consumer)
             }
             if intervalDue { lastSnapshot = .now }
+            if !records.isEmpty {
+                let end = ContinuousClock.now
+                stageTimers.poll.record(tPoll - tStart)
+                stageTimers.apply.record(tApply - tPoll)
+                stageTimers.append.record(tSend - tApply)
+                stageTimers.effects.record(tEffects - tSend)
+                stageTimers.snapshot.record(end - tEffects)
+            }
+        }
+        // Records read ahead and not applied are read again after a restart (positions only move
+        // with applied batches).
+        _ = try? await prefetched?.value
+        if let inFlight = effectsInFlight, let failure = await inFlight.task.value {
+            failedEffects.increment()
+            logger.warning("side effects failed at shutdown (outputs are durable; effects are redone on restart or lost)",
+                           metadata: ["error": "\(failure)"])
         }
         // A batch whose outputs never became durable is not snapshotted: a restart replays it.
         if !aborted {
@@ -444,6 +512,32 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 try await Task.sleep(for: backoff.next())
             }
         }
+    }
+}
+
+/// Time per batch in each stage of the loop, `exchange_consumer_stage_seconds{group,stage}`:
+/// poll (waiting for and reading records), apply (decode, apply, encode), append (until the outputs
+/// are durable), effects (waiting for the previous batch's side effects, then planning this one's)
+/// and snapshot (positions, snapshots, commits). Batches that polled nothing are not recorded.
+struct StageTimers {
+    struct Stage {
+        let timer: Metrics.Timer
+        func record(_ duration: Duration) {
+            let (seconds, attoseconds) = duration.components
+            timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+    }
+    let poll, apply, append, effects, snapshot: Stage
+    init(group: String) {
+        func timer(_ stage: String) -> Stage {
+            Stage(timer: Metrics.Timer(label: "exchange_consumer_stage_seconds", dimensions: [("group", group), ("stage", stage)],
+                                       preferredDisplayUnit: .seconds))
+        }
+        poll = timer("poll")
+        apply = timer("apply")
+        append = timer("append")
+        effects = timer("effects")
+        snapshot = timer("snapshot")
     }
 }
 

@@ -39,9 +39,14 @@ public protocol SideEffectSink: Sendable {
     func apply(_ effects: [SideEffect]) async throws
 }
 
-/// Applies side effects to Redis in one pipeline.
+/// Applies side effects to Redis as `MULTI`/`EXEC` transactions of at most `chunkSize` commands,
+/// in one round trip each. The event log's Redis runs with `appendfsync always`; a transaction
+/// costs one fsync however many writes it holds, where a plain pipeline of a batch's projection
+/// writes paid one per 16 KB the server read (measured: the ledger service was bound by fsyncs).
 public final class RedisSideEffectSink: SideEffectSink {
     let client: RedisClient
+    /// Commands per transaction: bounds how long one `EXEC` holds the server.
+    static let chunkSize = 5_000
 
     public init(endpoint: RedisEndpoint, logger: Logger) {
         client = RedisClient(configuration: RedisConfiguration(host: endpoint.host, port: endpoint.port), label: "side-effects", logger: logger)
@@ -49,21 +54,93 @@ public final class RedisSideEffectSink: SideEffectSink {
 
     public func apply(_ effects: [SideEffect]) async throws {
         guard !effects.isEmpty else { return }
-        let commands: [[RedisArgument]] = effects.flatMap { effect -> [[RedisArgument]] in
-            switch effect {
-            case .publish(let channel, let message): [["PUBLISH", .string(channel), .bytes(message)]]
-            case .set(let key, let value): [["SET", .string(key), .bytes(value)]]
-            case .setExpiring(let key, let value, let seconds): [["SET", .string(key), .bytes(value), "EX", .string(String(seconds))]]
-            case .delete(let key): [["DEL", .string(key)]]
-            case .hashSet(let key, let field, let value): [["HSET", .string(key), .string(field), .bytes(value)]]
-            case .hashDelete(let key, let field): [["HDEL", .string(key), .string(field)]]
-            case .sortedSetPut(let key, let score, let member, let keep):
-                [["ZREMRANGEBYSCORE", .string(key), .string(String(score)), .string(String(score))],
-                 ["ZADD", .string(key), .string(String(score)), .bytes(member)],
-                 ["ZREMRANGEBYRANK", .string(key), "0", .string(String(-(keep + 1)))]]
-            }
+        var start = 0
+        while start < effects.count {
+            let end = min(effects.count, start + Self.chunkSize)
+            try await client.pipelineCheckingErrors(Self.transaction(effects[start..<end]))
+            start = end
         }
-        for reply in try await client.pipeline(commands) { _ = try reply.throwingOnError() }
+    }
+
+    /// The effects as one `MULTI` ... `EXEC`, in order. Runs of adjacent writes that one command can
+    /// do become one: `HSET`s of one hash (a balance change's assets) and `SET`s without expiry
+    /// (`MSET`), which leaves every key with the value the last effect gave it.
+    static func transaction(_ effects: ArraySlice<SideEffect>) -> RESPWriter {
+        var w = RESPWriter(reservingCapacity: effects.count * 96)
+        w.command("MULTI")
+        var i = effects.startIndex
+        while i < effects.endIndex {
+            switch effects[i] {
+            case .hashSet(let key, _, _):
+                var end = i + 1
+                while end < effects.endIndex, case .hashSet(key, _, _) = effects[end] { end += 1 }
+                w.command(arguments: 2 + 2 * (end - i))
+                w.argument("HSET")
+                w.argument(key)
+                for case .hashSet(_, let field, let value) in effects[i..<end] {
+                    w.argument(field)
+                    w.argument(value)
+                }
+                i = end
+                continue
+            case .set:
+                var end = i + 1
+                while end < effects.endIndex, case .set = effects[end] { end += 1 }
+                if end - i == 1 {
+                    w.command(arguments: 3)
+                    w.argument("SET")
+                } else {
+                    w.command(arguments: 1 + 2 * (end - i))
+                    w.argument("MSET")
+                }
+                for case .set(let key, let value) in effects[i..<end] {
+                    w.argument(key)
+                    w.argument(value)
+                }
+                i = end
+                continue
+            case .publish(let channel, let message):
+                w.command(arguments: 3)
+                w.argument("PUBLISH")
+                w.argument(channel)
+                w.argument(message)
+            case .setExpiring(let key, let value, let seconds):
+                w.command(arguments: 5)
+                w.argument("SET")
+                w.argument(key)
+                w.argument(value)
+                w.argument("EX")
+                w.argument(seconds)
+            case .delete(let key):
+                w.command(arguments: 2)
+                w.argument("DEL")
+                w.argument(key)
+            case .hashDelete(let key, let field):
+                w.command(arguments: 3)
+                w.argument("HDEL")
+                w.argument(key)
+                w.argument(field)
+            case .sortedSetPut(let key, let score, let member, let keep):
+                w.command(arguments: 4)
+                w.argument("ZREMRANGEBYSCORE")
+                w.argument(key)
+                w.argument(score)
+                w.argument(score)
+                w.command(arguments: 4)
+                w.argument("ZADD")
+                w.argument(key)
+                w.argument(score)
+                w.argument(member)
+                w.command(arguments: 4)
+                w.argument("ZREMRANGEBYRANK")
+                w.argument(key)
+                w.argument("0")
+                w.argument(-(keep + 1))
+            }
+            i += 1
+        }
+        w.command("EXEC")
+        return w
     }
 
     public func close() async { await client.close() }
