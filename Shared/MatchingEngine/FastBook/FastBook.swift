@@ -24,7 +24,7 @@ public struct FastBook: OrderBookEngine {
     var byClientID: [FastBookClientKey: Int32] = [:]
     var userSlots = FastBookIDMap(capacity: 64)
     /// Head of each user's open-order list (by user slot).
-    var userHeads: [Int32] = []
+    var userHeads = FastBookBuffer<Int32>(capacity: 64)
     var stopHead: Int32 = -1
     var stopTail: Int32 = -1
     var stopCount = 0
@@ -61,6 +61,7 @@ public struct FastBook: OrderBookEngine {
     @inline(__always)
     mutating func makeUnique() {
         orders.makeUnique()
+        userHeads.makeUnique()
         bids.levels.makeUnique()
         asks.levels.makeUnique()
     }
@@ -102,62 +103,66 @@ public struct FastBook: OrderBookEngine {
 
     // MARK: - Place
 
-    mutating func place(_ r: OrderRequest, into events: inout [MatchingEvent]) {
+    mutating func place(_ r: borrowing OrderRequest, into events: inout [MatchingEvent]) {
         let stp = r.selfTradePrevention ?? rules.defaultSelfTradePrevention
-        if let reason = validate(r, stp: stp) {
+        if let rejection = validate(r, stp: stp) {
+            let reason = rejection.reason
             events.append(.rejected(Rejection(
                 userID: r.userID, orderID: r.orderID, clientOrderID: r.clientOrderID, code: reason.code,
                 message: reason.message)))
             return
         }
+        // Read once: building a report from `r.clientOrderID` copied the whole request each time.
+        let (clientOrderID, time) = (r.clientOrderID, r.time)
         // Built straight into its pool slot: the taker matches there and, if it rests, stays.
         let slot = takeSlot()
         let order = pool + Int(slot)
         order.initialize(to: FastBookOrder(request: r, stp: stp))
-        if r.type.isStop {
+        if order.pointee.type.isStop {
             order.pointee.working = false
             order.pointee.workingTime = -1
-            events.append(.report(report(order.pointee, .new, .new, time: r.time, clientOrderID: r.clientOrderID)))
-            addStop(slot, clientOrderID: r.clientOrderID)
+            events.append(.report(report(order.pointee, .new, .new, time: time, clientOrderID: clientOrderID)))
+            addStop(slot, clientOrderID: clientOrderID)
             return
         }
-        events.append(.report(report(order.pointee, .new, .new, time: r.time, clientOrderID: r.clientOrderID)))
-        execute(slot, clientOrderID: r.clientOrderID, time: r.time, into: &events)
+        events.append(.report(report(order.pointee, .new, .new, time: time, clientOrderID: clientOrderID)))
+        execute(slot, clientOrderID: clientOrderID, time: time, into: &events)
     }
 
     /// The contract's validation steps 1-5, in order; nil when the order is acceptable.
-    /// Always inlined, like `find`: a non-mutating call from a mutating one passes the whole
-    /// ~400-byte book by value (a memcpy per command).
-    @inline(__always)
-    func validate(_ r: OrderRequest, stp: SelfTradePreventionMode) -> (code: Int32, message: String)? {
+    /// `mutating` though it only reads: a non-mutating call from mutating code passes the whole
+    /// ~400-byte book by value (a memcpy per command), and inlined here it made the optimizer copy
+    /// the request (retaining its strings) on every place.
+    @inline(never)
+    mutating func validate(_ r: borrowing OrderRequest, stp: SelfTradePreventionMode) -> FastBookRejection? {
         if !r.clientOrderID.isEmpty, byClientID[FastBookClientKey(userID: r.userID, clientOrderID: r.clientOrderID)] != nil {
-            return BookRejection.duplicateOrder
+            return .duplicateOrder
         }
-        if allowedSTPMask & (1 << UInt8(stp.bitIndex)) == 0 { return BookRejection.stpModeNotAllowed }
+        if allowedSTPMask & (1 << UInt8(stp.bitIndex)) == 0 { return .stpModeNotAllowed }
         if r.price < 0 || r.quantity < 0 || r.quoteOrderQty < 0 || r.stopPrice < 0 || r.icebergQty < 0
             || r.quoteBudget < 0 {
-            return BookRejection.badQuantity
+            return .badQuantity
         }
         switch r.type {
         case .limit, .limitMaker, .stopLossLimit, .takeProfitLimit:
-            if r.price <= 0 || r.quantity <= 0 { return BookRejection.badQuantity }
+            if r.price <= 0 || r.quantity <= 0 { return .badQuantity }
         case .market:
-            if (r.quantity > 0) == (r.quoteOrderQty > 0) { return BookRejection.badQuantity }
+            if (r.quantity > 0) == (r.quoteOrderQty > 0) { return .badQuantity }
         case .stopLoss, .takeProfit:
-            if r.quantity <= 0 { return BookRejection.badQuantity }
+            if r.quantity <= 0 { return .badQuantity }
         }
-        if r.type.isStop && r.stopPrice <= 0 { return BookRejection.badQuantity }
+        if r.type.isStop && r.stopPrice <= 0 { return .badQuantity }
         if r.icebergQty != 0 {
             let allowed = (r.type == .limit && r.timeInForce == .gtc) || r.type == .limitMaker
-            if !allowed || r.icebergQty >= r.quantity { return BookRejection.badQuantity }
+            if !allowed || r.icebergQty >= r.quantity { return .badQuantity }
         }
         if r.type == .limitMaker {
-            if r.side == .buy, let best = asks.bestPrice, r.price >= best { return BookRejection.wouldTake }
-            if r.side == .sell, let best = bids.bestPrice, r.price <= best { return BookRejection.wouldTake }
+            if r.side == .buy, let best = asks.bestPrice, r.price >= best { return .wouldTake }
+            if r.side == .sell, let best = bids.bestPrice, r.price <= best { return .wouldTake }
         }
         if r.type.isStop && lastTradePrice > 0
             && Self.stopTriggers(type: r.type, side: r.side, stopPrice: r.stopPrice, last: lastTradePrice) {
-            return BookRejection.stopWouldTrigger
+            return .stopWouldTrigger
         }
         return nil
     }
@@ -317,6 +322,22 @@ extension SelfTradePreventionMode {
         case .expireMaker: 2
         case .expireBoth: 3
         case .decrement: 4
+        }
+    }
+}
+
+/// Why `validate` refused an order: a byte on the hot path, Binance's code and message only
+/// when a rejection is emitted.
+enum FastBookRejection: UInt8 {
+    case duplicateOrder, stpModeNotAllowed, badQuantity, wouldTake, stopWouldTrigger
+
+    var reason: (code: Int32, message: String) {
+        switch self {
+        case .duplicateOrder: BookRejection.duplicateOrder
+        case .stpModeNotAllowed: BookRejection.stpModeNotAllowed
+        case .badQuantity: BookRejection.badQuantity
+        case .wouldTake: BookRejection.wouldTake
+        case .stopWouldTrigger: BookRejection.stopWouldTrigger
         }
     }
 }

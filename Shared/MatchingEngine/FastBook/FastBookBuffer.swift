@@ -40,6 +40,13 @@ struct FastBookBuffer<Element>: Sendable {
         storage = Storage(capacity: max(capacity, 1))
     }
 
+    /// `count` copies of `value`.
+    init(repeating value: Element, count: Int) {
+        storage = Storage(capacity: max(count, 1))
+        storage.base.initialize(repeating: value, count: count)
+        self.count = count
+    }
+
     /// The first value; valid until the next `append` (which may move the buffer).
     @inline(__always)
     var base: UnsafeMutablePointer<Element> { storage.base }

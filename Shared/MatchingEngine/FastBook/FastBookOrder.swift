@@ -107,7 +107,7 @@ struct FastBookOrder {
     /// A fresh order from a validated request (every field written once: no `.empty` template copy);
     /// its clientOrderID is stored when it enters the pool.
     @inline(__always)
-    init(request r: OrderRequest, stp: SelfTradePreventionMode) {
+    init(request r: borrowing OrderRequest, stp: SelfTradePreventionMode) {
         self.init(
             orderID: r.orderID, userID: r.userID, hasClientID: false, side: r.side, type: r.type,
             timeInForce: r.timeInForce, stp: stp, status: .new, location: .free, working: true, price: r.price,
