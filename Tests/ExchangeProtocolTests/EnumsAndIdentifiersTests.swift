@@ -6,7 +6,8 @@ struct EnumsAndIdentifiersTests {
     /// The Swift case, the Binance string and the protobuf value agree: the proto value's Swift
     /// name is the Binance string in lowerCamelCase (ORDER_STATUS_PARTIALLY_FILLED <-> partiallyFilled).
     static func checkMapping<E: BinanceEnum>(_ type: E.Type) {
-        for value in E.allCases {
+        for (index, value) in E.allCases.enumerated() {
+            #expect(value.caseIndex == index, "\(E.self).\(value): caseIndex \(value.caseIndex), allCases position \(index)")
             let proto = value.proto
             #expect(E(proto: proto) == value)
             let camel = value.rawValue.lowercased().split(separator: "_").enumerated()

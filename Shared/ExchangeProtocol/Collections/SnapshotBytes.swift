@@ -18,7 +18,7 @@ public struct SnapshotWriter: Sendable {
     /// Bytes as they are (the caller writes any length).
     public mutating func raw(_ b: [UInt8]) { bytes.append(contentsOf: b) }
     /// A Binance enum as its index in `allCases`.
-    public mutating func enumIndex<E: BinanceEnum>(_ value: E) { u8(UInt8(E.allCases.firstIndex(of: value)!)) }
+    public mutating func enumIndex<E: BinanceEnum>(_ value: E) { u8(UInt8(value.caseIndex)) }
 }
 
 /// Reads what `SnapshotWriter` wrote; every read checks the bounds and throws `corrupt`.
