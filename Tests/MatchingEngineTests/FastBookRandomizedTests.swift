@@ -134,3 +134,8 @@ import Testing
         #expect(a.stateHash() == b.stateHash())
     }
 }
+
+/// The pooled order stays trivial: the pool copies slots with memcpy and never deinitializes them.
+@Test func fastBookOrderIsTrivial() {
+    #expect(_isPOD(FastBookOrder.self))
+}

@@ -35,10 +35,9 @@ extension FastBook {
         var expiredInMatch = false
         matching: while true {
             guard let levelSlot = opposite == .buy ? bids.bestSlot : asks.bestSlot else { break }
-            let level = opposite == .buy ? bids.levels[Int(levelSlot)] : asks.levels[Int(levelSlot)]
-            let price = level.price
+            let price = opposite == .buy ? bids.bestLevelPrice : asks.bestLevelPrice
             if !Self.crosses(t.pointee, price) { break }
-            let makerSlot = level.head
+            let makerSlot = opposite == .buy ? bids.levels[Int(levelSlot)].head : asks.levels[Int(levelSlot)].head
             let m = Int(makerSlot)
 
             if t.pointee.stp != .none && pool[m].userID == t.pointee.userID {

@@ -22,6 +22,11 @@ struct FastBookSide {
     var byPrice = FastBookIDMap(capacity: 16)
     /// Rungs whose level is empty (never the last one).
     var emptyRungs = 0
+    /// The best level's slot (-1 when the side is empty) and price, kept beside the ladder: the
+    /// touch check of an order that does not cross then reads no ladder or level memory (with a
+    /// thousand books, those are cache misses).
+    private(set) var best: Int32 = -1
+    private(set) var bestLevelPrice: Int64 = 0
 
     init(isBid: Bool) {
         self.isBid = isBid
@@ -32,11 +37,22 @@ struct FastBookSide {
 
     /// The slot of the best non-empty level, if any.
     @inline(__always)
-    var bestSlot: Int32? { ladder.last?.slot }
+    var bestSlot: Int32? { best >= 0 ? best : nil }
 
     /// The best price, if any level is live.
     @inline(__always)
-    var bestPrice: Int64? { ladder.last.map { levels[Int($0.slot)].price } }
+    var bestPrice: Int64? { best >= 0 ? bestLevelPrice : nil }
+
+    /// Re-reads `best` from the ladder after it changed at the top.
+    private mutating func refreshBest() {
+        if let last = ladder.last {
+            best = last.slot
+            bestLevelPrice = levels[Int(last.slot)].price
+        } else {
+            best = -1
+            bestLevelPrice = 0
+        }
+    }
 
     /// The slot of the level at `price` (possibly an empty one still on the ladder).
     @inline(__always)
@@ -61,6 +77,7 @@ struct FastBookSide {
         byPrice.set(UInt64(bitPattern: price), slot)
         let k = key(price)
         ladder.insert(FastBookRung(key: k, slot: slot), at: lowerBound(k))
+        refreshBest()
         return slot
     }
 
@@ -73,6 +90,7 @@ struct FastBookSide {
                 emptyRungs -= 1
                 releaseLast()
             }
+            refreshBest()
             return
         }
         emptyRungs += 1
