@@ -116,13 +116,9 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         let start = ContinuousClock.now
         for record in inputs {
             guard let envelope = try? EnvelopeCodec.decode(record.value) else { continue }
-            var stamped: [ProcessorOutput] = []
-            for (index, output) in processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
-                let out = output.stampedEnvelope(from: record, index: index, producer: "bench")
-                let encoded = EnvelopeCodec.encode(out)
-                bytes += encoded.count
-                stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: encoded))
-            }
+            let stamped = ProcessorOutput.stampAndEncode(
+                processor.apply(ProcessorInput(record: record, envelope: envelope)), from: record, producer: "bench")
+            for output in stamped { bytes += output.encoded?.count ?? 0 }
             outputs += stamped.count
             for effect in replies.plan(stamped) { if case .publish(_, let message) = effect { bytes += message.count } }
         }

@@ -62,13 +62,13 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         for index in outputs.indices {
             switch outputs[index].envelope.payload {
             case .orderUpdate(let update):
-                outputs.append(Self.settlementCopy(outputs[index], user: update.userID))
+                outputs.append(Self.settlementCopy(outputs[index], of: index, user: update.userID))
             case .orderRejected(let rejected) where rejected.userID != 0:
-                outputs.append(Self.settlementCopy(outputs[index], user: rejected.userID))
+                outputs.append(Self.settlementCopy(outputs[index], of: index, user: rejected.userID))
             case .trade(let trade):
-                outputs.append(Self.settlementCopy(outputs[index], user: trade.buyerUserID))
+                outputs.append(Self.settlementCopy(outputs[index], of: index, user: trade.buyerUserID))
                 if trade.sellerUserID != trade.buyerUserID {
-                    outputs.append(Self.settlementCopy(outputs[index], user: trade.sellerUserID))
+                    outputs.append(Self.settlementCopy(outputs[index], of: index, user: trade.sellerUserID))
                 }
             default:
                 continue
@@ -77,10 +77,11 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         return outputs
     }
 
-    static func settlementCopy(_ output: ProcessorOutput, user: UInt64) -> ProcessorOutput {
+    /// The copy of output `index` for the ledger (same payload: the loop reuses its encoded bytes).
+    static func settlementCopy(_ output: ProcessorOutput, of index: Int, user: UInt64) -> ProcessorOutput {
         var envelope = output.envelope
         envelope.replyTo = ""
-        return ProcessorOutput(topic: Topics.ordersRequests.name, key: String(user), envelope: envelope)
+        return ProcessorOutput(topic: Topics.ordersRequests.name, key: String(user), envelope: envelope, payloadOf: index)
     }
 
     // The consumer loop calls through the protocol, unspecialized; this makes the generic body

@@ -38,6 +38,27 @@ struct MatchingProcessorTests {
             envelope: envelope)
     }
 
+    @Test func settlementCopiesReuseTheirSourcesPayloadBytesExactlyAsTheEncoderWritesThem() throws {
+        var processor = Processor()
+        var rng = SplitMix64(seed: 5)
+        var copies = 0
+        for i in 0..<400 {
+            let side: Exchange_V1_Side = rng.chance(50) ? .buy : .sell
+            let envelope = Self.funded(UInt64(i + 1), user: UInt64(rng.int(1...5)), side, price: 100 + rng.int(-3...3), quantity: rng.int(1...4))
+            let input = Self.input(envelope, offset: Int64(i))
+            let outputs = processor.apply(input)
+            let stamped = ProcessorOutput.stampAndEncode(outputs, from: input.record, producer: "test")
+            #expect(stamped.count == outputs.count)
+            for (index, output) in stamped.enumerated() {
+                let expected = EnvelopeCodec.encode(outputs[index].stampedEnvelope(from: input.record, index: index, producer: "test"))
+                #expect(output.encoded == expected, "output \(index) of command \(i)")
+                #expect(try EnvelopeCodec.decode(output.encoded ?? []) == output.envelope)
+                if outputs[index].payloadOf != nil { copies += 1 }
+            }
+        }
+        #expect(copies > 400)
+    }
+
     @Test func aCrossingOrderTradesAndEveryOutputIsOnTheWire() throws {
         var processor = Processor()
         let restAll = processor.apply(Self.input(Self.funded(1, user: 10, .sell, price: 100, quantity: 2), offset: 0))

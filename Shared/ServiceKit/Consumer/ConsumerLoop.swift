@@ -333,15 +333,13 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             tally.duplicates += 1
             return
         }
-        for (index, output) in state.processor.apply(ProcessorInput(record: record, envelope: envelope)).enumerated() {
-            let out = output.stampedEnvelope(from: record, index: index, producer: configuration.instance)
-            if output.isEffectOnly {
-                if keepStamped { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out)) }
-                continue
+        let produced = ProcessorOutput.stampAndEncode(
+            state.processor.apply(ProcessorInput(record: record, envelope: envelope)), from: record, producer: configuration.instance)
+        for output in produced {
+            if let bytes = output.encoded {
+                outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
             }
-            let bytes = EnvelopeCodec.encode(out)
-            outputs.append(OutgoingRecord(topic: output.topic, key: output.key, value: bytes))
-            if keepStamped { stamped.append(ProcessorOutput(topic: output.topic, key: output.key, envelope: out, encoded: bytes)) }
+            if keepStamped { stamped.append(output) }
         }
         tally.applied += 1
     }

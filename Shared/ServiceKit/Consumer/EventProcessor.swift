@@ -20,12 +20,17 @@ public struct ProcessorOutput: Sendable {
     /// The envelope's protobuf bytes once the loop has stamped and encoded it (given to side-effect
     /// planners, so they need not encode it again).
     public var encoded: [UInt8]?
+    /// The index of an earlier output of the same input whose envelope has the same payload (a
+    /// copy of it for another topic): the loop then encodes only this envelope's own fields and
+    /// reuses that output's payload bytes. Set it only when the payloads are equal.
+    public var payloadOf: Int?
 
-    public init(topic: String, key: String, envelope: Exchange_V1_Envelope, encoded: [UInt8]? = nil) {
+    public init(topic: String, key: String, envelope: Exchange_V1_Envelope, encoded: [UInt8]? = nil, payloadOf: Int? = nil) {
         self.topic = topic
         self.key = key
         self.envelope = envelope
         self.encoded = encoded
+        self.payloadOf = payloadOf
     }
 }
 
@@ -38,6 +43,35 @@ extension ProcessorOutput {
     }
 
     public var isEffectOnly: Bool { topic.isEmpty }
+
+    /// Stamps (`stampedEnvelope`) and encodes the outputs of one input, as the consumer loop appends
+    /// them: `encoded` set on every output but effect-only ones. An output with `payloadOf` is
+    /// encoded as its own fields (an envelope without payload) followed by the earlier output's
+    /// payload field, which is what the protobuf encoder writes: the envelope's fields 1-7 come
+    /// first and the payload (fields 10 and up) last (tested against the encoder).
+    public static func stampAndEncode(_ outputs: [ProcessorOutput], from record: ConsumedRecord, producer: String) -> [ProcessorOutput] {
+        var stamped: [ProcessorOutput] = []
+        stamped.reserveCapacity(outputs.count)
+        /// Per output: its payload field's bytes, once a later copy needed them.
+        var payloads: [ArraySlice<UInt8>?] = []
+        for (index, output) in outputs.enumerated() {
+            var out = output
+            out.envelope = output.stampedEnvelope(from: record, index: index, producer: producer)
+            payloads.append(nil)
+            if !output.isEffectOnly {
+                if let source = output.payloadOf, source < index, let sourceBytes = stamped[source].encoded {
+                    if payloads[source] == nil {
+                        payloads[source] = sourceBytes[EnvelopeCodec.encodeHeader(stamped[source].envelope).count...]
+                    }
+                    out.encoded = EnvelopeCodec.encodeHeader(out.envelope) + payloads[source]!
+                } else {
+                    out.encoded = EnvelopeCodec.encode(out.envelope)
+                }
+            }
+            stamped.append(out)
+        }
+        return stamped
+    }
 }
 
 /// A stateful service's core: a deterministic function of its input log. It keeps state in
