@@ -139,3 +139,24 @@ import Testing
 @Test func fastBookOrderIsTrivial() {
     #expect(_isPOD(FastBookOrder.self))
 }
+
+/// Copies of a book share its pooled buffers until one applies a command (explicit
+/// copy-on-write): a copy taken mid-stream keeps its state, bytes and behaviour while the
+/// original moves on, and then replays the rest to the same place.
+@Test func fastBookCopiesAreIndependent() throws {
+    let commands = FastBookRandomizedTests.randomCommands(seed: 11, count: 2_000)
+    var original = FastBook(rules: SymbolRules(symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT"))
+    var events: [MatchingEvent] = []
+    for command in commands[..<1_000] { original.apply(command, into: &events) }
+    var copy = original
+    let (hash, bytes) = (copy.stateHash(), copy.snapshot())
+    var originalEvents: [MatchingEvent] = []
+    for command in commands[1_000...] { original.apply(command, into: &originalEvents) }
+    #expect(copy.stateHash() == hash)
+    #expect(copy.snapshot() == bytes)
+    var copyEvents: [MatchingEvent] = []
+    for command in commands[1_000...] { copy.apply(command, into: &copyEvents) }
+    #expect(copyEvents == originalEvents)
+    #expect(copy.stateHash() == original.stateHash())
+    #expect(copy.snapshot() == original.snapshot())
+}
