@@ -223,14 +223,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 // The previous batch's effects ran while this batch was polled, applied and made
                 // durable; their outcome is known before this batch's are planned, so a planner
                 // redoes failed writes ahead of newer ones, in order.
-                if let inFlight = effectsInFlight {
-                    if let failure = await inFlight.task.value {
-                        current.failed(inFlight.planned)
-                        failedEffects.increment()
-                        logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
-                    }
-                    effectsInFlight = nil
-                }
+                await settle(&effectsInFlight, planner: &current, failures: failedEffects)
                 let planned = units.withLock { table in
                     current.plan(durable: stamped, processors: table.values.map(\.processor), nowMs: clock())
                 }
@@ -251,15 +244,10 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             let snapshotDue = units.withLock { table in
                 table.values.contains { $0.sinceSnapshot > 0 && ($0.sinceSnapshot >= configuration.snapshotEveryRecords || intervalDue) }
             }
-            if snapshotDue, var current = planner, let inFlight = effectsInFlight {
+            if snapshotDue, var current = planner {
                 // A snapshot moves the restart point past this batch: its effects are applied (or
                 // their failure handed to the planner) first, so a crash never loses them.
-                if let failure = await inFlight.task.value {
-                    current.failed(inFlight.planned)
-                    failedEffects.increment()
-                    logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
-                }
-                effectsInFlight = nil
+                await settle(&effectsInFlight, planner: &current, failures: failedEffects)
                 planner = current
             }
             let snapshotted = units.withLock { table -> Bool in
@@ -311,6 +299,21 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         await consumer.close()
         await producer.close()
         health.set(healthName, ready: false, detail: "stopped")
+    }
+
+    /// Waits for the effects in flight, if any; a failure is counted, logged and handed to the
+    /// planner (which keeps what it must redo for its next plan).
+    private func settle(
+        _ inFlight: inout (planned: [SideEffect], task: Task<String?, Never>)?, planner: inout any SideEffectPlanner<Processor>,
+        failures: Counter
+    ) async {
+        guard let pending = inFlight else { return }
+        inFlight = nil
+        if let failure = await pending.task.value {
+            planner.failed(pending.planned)
+            failures.increment()
+            logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
+        }
     }
 
     /// Decodes, de-duplicates and applies one record, stamping and encoding its outputs.
