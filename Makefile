@@ -45,11 +45,11 @@ bench: build
 	.build/release/exchange bench matching
 	.build/release/exchange bench ledger
 	.build/release/exchange bench ledger-service --backend redis
-	.build/release/exchange bench ledger-service --backend kafka-mock
+	.build/release/exchange bench ledger-service --backend kafka-mock --trades 20000
 	.build/release/exchange bench eventlog --backend redis
 	.build/release/exchange bench eventlog --backend kafka-mock
 	.build/release/exchange bench matching-service --backend redis
-	.build/release/exchange bench matching-service --backend kafka-mock
+	.build/release/exchange bench matching-service --backend kafka-mock --commands 100000
 	.build/release/exchange bench router
 	.build/release/exchange bench ingest --backend redis
 	.build/release/exchange bench api --rate 1000 --duration 10 --backend redis
