@@ -48,26 +48,7 @@ public struct RESPWriter: Sendable {
     }
 
     public mutating func argument(_ value: Int64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let count = withUnsafeMutableBytes(of: &digits) { buffer in
-            var magnitude = value.magnitude
-            var index = buffer.count
-            repeat {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                index -= 1
-                buffer[index] = UInt8(ascii: "-")
-            }
-            return buffer.count - index
-        }
-        header(count)
-        withUnsafeBytes(of: &digits) { bytes.append(contentsOf: $0.suffix(count)) }
-        crlf()
+        argument(String(value))
     }
 
     public mutating func argument(_ value: Int) { argument(Int64(value)) }

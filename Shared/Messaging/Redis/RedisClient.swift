@@ -74,28 +74,6 @@ public final class RedisClient: @unchecked Sendable {
         return try await run { try $0.pipeline(commands) }
     }
 
-    /// Sends the commands as one `MULTI` ... `EXEC` transaction in one round trip and returns the
-    /// replies `EXEC` gives for them (error replies of single commands as `.error`).
-    ///
-    /// Besides atomicity this is what makes a batch of writes cheap on a server with
-    /// `appendfsync always`: queued commands write nothing, so the whole batch is written and
-    /// fsynced once, in the pass that runs `EXEC` (a plain pipeline is read in 16 KB passes and
-    /// pays an fsync for every pass that wrote). Throws `.protocolError` when the server refuses the
-    /// transaction (`EXECABORT`: a command was malformed, nothing ran).
-    public func transaction(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
-        if commands.isEmpty { return [] }
-        let replies = try await run { try $0.pipeline([["MULTI"]] + commands + [["EXEC"]]) }
-        guard let exec = replies.last else { throw MessagingError(.protocolError, "no EXEC reply") }
-        if let message = exec.errorMessage {
-            let refused = replies.dropFirst().dropLast().first { $0.errorMessage != nil }?.errorMessage
-            throw MessagingError(.protocolError, "transaction refused: \(message)\(refused.map { " (\($0))" } ?? "")")
-        }
-        guard let results = exec.array, results.count == commands.count else {
-            throw MessagingError(.protocolError, "unexpected EXEC reply \(exec)")
-        }
-        return results
-    }
-
     /// Sends a pre-formatted pipeline in one round trip; throws `.protocolError` naming the first
     /// error reply (also one inside an `EXEC` result), after every reply was read.
     public func pipelineCheckingErrors(_ writer: RESPWriter) async throws {

@@ -29,14 +29,7 @@ public enum MarketPayloads {
         w.field("e", "aggTrade")
         w.field("E", t.eventTime)
         w.field("s", t.symbol)
-        w.field("a", t.aggTradeID)
-        w.field("p", decimal: Fixed8(raw: t.price))
-        w.field("q", decimal: Fixed8(raw: t.quantity))
-        w.field("f", t.firstTradeID)
-        w.field("l", t.lastTradeID)
-        w.field("T", t.tradeTime)
-        w.field("m", t.buyerIsMaker)
-        w.field("M", true)
+        w.aggTradeFields(t)
         w.objectEnd()
         return w.text
     }

@@ -87,14 +87,7 @@ extension OrderRouterAPI {
         w.arrayStart()
         for a in aggs {
             w.objectStart()
-            w.field("a", a.aggTradeID)
-            w.field("p", decimal: Fixed8(raw: a.price))
-            w.field("q", decimal: Fixed8(raw: a.quantity))
-            w.field("f", a.firstTradeID)
-            w.field("l", a.lastTradeID)
-            w.field("T", a.tradeTime)
-            w.field("m", a.buyerIsMaker)
-            w.field("M", true)
+            w.aggTradeFields(a)
             w.objectEnd()
         }
         w.arrayEnd()
@@ -338,5 +331,20 @@ extension OrderRouterAPI {
         if p.optional("symbol") != nil { return single }
         guard let list = p.optional("symbols") else { return all }
         return perSymbol(jsonStringArray(list)?.count ?? 1)
+    }
+}
+
+extension JSONWriter {
+    /// An aggregate trade's fields as Binance names them, in its order: a GET /api/v3/aggTrades row,
+    /// and the `<s>@aggTrade` stream payload after its `e`, `E` and `s`.
+    public mutating func aggTradeFields(_ a: Exchange_V1_MdAggTrade) {
+        field("a", a.aggTradeID)
+        field("p", decimal: Fixed8(raw: a.price))
+        field("q", decimal: Fixed8(raw: a.quantity))
+        field("f", a.firstTradeID)
+        field("l", a.lastTradeID)
+        field("T", a.tradeTime)
+        field("m", a.buyerIsMaker)
+        field("M", true)
     }
 }

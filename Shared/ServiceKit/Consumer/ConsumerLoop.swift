@@ -278,11 +278,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         // Records read ahead and not applied are read again after a restart (positions only move
         // with applied batches).
         _ = try? await prefetched?.value
-        if let inFlight = effectsInFlight, let failure = await inFlight.task.value {
-            failedEffects.increment()
-            logger.warning("side effects failed at shutdown (outputs are durable; effects are redone on restart or lost)",
-                           metadata: ["error": "\(failure)"])
-        }
+        if var current = planner { await settle(&effectsInFlight, planner: &current, failures: failedEffects) }
         // A batch whose outputs never became durable is not snapshotted: a restart replays it.
         if !aborted {
             let positions = units.withLock { table -> [TopicPartition: Int64] in
