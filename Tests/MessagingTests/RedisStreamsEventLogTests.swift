@@ -1,5 +1,5 @@
 import ExchangeProtocol
-import Messaging
+@testable import Messaging
 import Testing
 
 @Suite("Redis Streams event log", .timeLimit(.minutes(1)))
@@ -116,6 +116,42 @@ struct RedisStreamsEventLogTests {
         #expect(offsets == [3, 4, 5, 6])
         #expect(values == [[5, 13, 10, 0], [7, 13, 10, 0], [9, 13, 10, 0], [99]])
         #expect(try await consumer.poll(maxRecords: 10, timeout: .zero).isEmpty)
+        await consumer.close()
+        await producer.close()
+        await redis.close()
+        await log.shutdown()
+        await server.teardown()
+    }
+
+    @Test("long runs of one partition split into entries of at most maxRecordsPerEntry; mixed packed and single partitions read back whole, in order")
+    func entryCapAndMixedReads() async throws {
+        let server = try await RedisTestServer.start()
+        let log = try await RedisStreamsEventLog(configuration: RedisStreamsConfiguration(redis: server.configuration))
+        let redis = try await RedisClient.connect(configuration: server.configuration)
+        let topic = uniqueTopic("cap")
+        try await log.createTopics([TopicSpec(name: topic, partitions: 2)])
+        let producer = try await log.makeProducer()
+        let cap = RedisStreamsLayout.maxRecordsPerEntry
+        // Partition 0: one send of 2.5 entries' worth, packed. Partition 1: single-record sends.
+        let packedCount = cap * 5 / 2
+        let packed = (0..<packedCount).map { OutgoingRecord(topic: topic, key: "p", value: Array("p\($0)".utf8), partition: 0) }
+        #expect(try await producer.send(packed).map(\.offset) == (0..<packedCount).map(Int64.init))
+        for i in 0..<40 {
+            _ = try await producer.send(OutgoingRecord(topic: topic, key: "s", value: Array("s\(i)".utf8), partition: 1))
+        }
+        #expect(try await redis.send(["XLEN", .string("\(topic):0")]).integer == 3)
+        #expect(try await redis.send(["XLEN", .string("\(topic):1")]).integer == 40)
+
+        let consumer = try await log.makeConsumer(ConsumerConfiguration(groupID: "g", topics: [topic]))
+        var seen: [Int32: [String]] = [:]
+        for _ in 0..<1_000 {
+            let batch = try await consumer.poll(maxRecords: 50, timeout: .milliseconds(100))
+            #expect(batch.count <= 50)
+            if batch.isEmpty { break }
+            for record in batch { seen[record.topicPartition.partition, default: []].append(String(decoding: record.value, as: UTF8.self)) }
+        }
+        #expect(seen[0] == (0..<packedCount).map { "p\($0)" })
+        #expect(seen[1] == (0..<40).map { "s\($0)" })
         await consumer.close()
         await producer.close()
         await redis.close()

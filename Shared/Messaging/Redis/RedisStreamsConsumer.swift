@@ -15,6 +15,9 @@ final class RedisStreamsConsumer: EventConsumer {
         var epochs: [TopicPartition: UInt64] = [:]
         /// Where the next poll starts its partition list, so `maxRecords` does not starve the last ones.
         var rotation = 0
+        /// Records per entry last seen in each partition (a power of two), to turn a record budget
+        /// into an `XREAD COUNT` of entries. Unknown partitions start at the most an entry holds.
+        var recordsPerEntry: [TopicPartition: Int] = [:]
         var isClosed = false
     }
 
@@ -59,7 +62,7 @@ final class RedisStreamsConsumer: EventConsumer {
 
     func poll(maxRecords: Int, timeout: Duration) async throws -> [ConsumedRecord] {
         guard maxRecords > 0 else { throw MessagingError(.invalidArgument, "maxRecords must be positive") }
-        let snapshot = try state.withLock { state -> (partitions: [TopicPartition], positions: [TopicPartition: Int64], epochs: [TopicPartition: UInt64]) in
+        let snapshot = try state.withLock { state -> (partitions: [TopicPartition], positions: [TopicPartition: Int64], epochs: [TopicPartition: UInt64], perEntry: [TopicPartition: Int]) in
             if state.isClosed { throw MessagingError(.closed, "consumer is closed") }
             var active = state.assignment.filter { !state.paused.contains($0) }
             if !active.isEmpty {
@@ -67,35 +70,61 @@ final class RedisStreamsConsumer: EventConsumer {
                 active = Array(active[start...] + active[..<start])
                 state.rotation &+= 1
             }
-            return (active, state.positions, state.epochs)
+            return (active, state.positions, state.epochs, state.recordsPerEntry)
         }
         if snapshot.partitions.isEmpty {
             try await Task.sleep(for: timeout)
             return []
         }
 
-        // COUNT is per stream: ask each for its share, so a backlog on every partition does not
-        // make Redis send (and hiredis parse) partitions x maxRecords entries for maxRecords used.
+        // COUNT is per stream and counts entries, which hold up to `maxRecordsPerEntry` records
+        // each: ask each stream for about its share of `maxRecords` in entries of the size it had
+        // last time, so a backlog does not make Redis send (and this process copy) many times the
+        // records used. Streams needing different counts are read by separate XREADs, pipelined.
         let perStream = (maxRecords + snapshot.partitions.count - 1) / snapshot.partitions.count
-        var args: [RedisArgument] = ["XREAD", "COUNT", .int(perStream)]
-        let blockMs = timeout.redisMilliseconds
-        // BLOCK 0 would wait forever: a zero timeout is a non-blocking read instead.
-        if blockMs > 0 { args += ["BLOCK", .int(blockMs)] }
-        args.append("STREAMS")
+        var groups: [(count: Int, partitions: [TopicPartition])] = []
+        for partition in snapshot.partitions {
+            let perEntry = snapshot.perEntry[partition] ?? RedisStreamsLayout.maxRecordsPerEntry
+            let count = (perStream + perEntry - 1) / perEntry
+            if let g = groups.firstIndex(where: { $0.count == count }) {
+                groups[g].partitions.append(partition)
+            } else {
+                groups.append((count, [partition]))
+            }
+        }
         var partitionByKey: [String: TopicPartition] = [:]
         for partition in snapshot.partitions {
-            let key = RedisStreamsLayout.streamKey(partition)
-            partitionByKey[key] = partition
-            args.append(.string(key))
+            partitionByKey[RedisStreamsLayout.streamKey(partition)] = partition
         }
-        for partition in snapshot.partitions {
-            args.append(.string(RedisStreamsLayout.readID(forPosition: snapshot.positions[partition] ?? 0)))
+        func xread(count: Int, blockMs: Int64?, _ partitions: [TopicPartition]) -> [RedisArgument] {
+            var args: [RedisArgument] = ["XREAD", "COUNT", .int(count)]
+            if let blockMs { args += ["BLOCK", .int(blockMs)] }
+            args.append("STREAMS")
+            for partition in partitions { args.append(.string(RedisStreamsLayout.streamKey(partition))) }
+            for partition in partitions {
+                args.append(.string(RedisStreamsLayout.readID(forPosition: snapshot.positions[partition] ?? 0)))
+            }
+            return args
         }
-        let reply = try await reader.send(args, blockingFor: timeout).throwingOnError()
-        guard let streams = reply.array else { return [] }  // null: timed out
+        let blockMs = timeout.redisMilliseconds
+        var streams: [RedisReply] = []
+        if groups.count > 1 {
+            for reply in try await reader.pipeline(groups.map { xread(count: $0.count, blockMs: nil, $0.partitions) }) {
+                if let found = try reply.throwingOnError().array { streams += found }
+            }
+        }
+        if groups.count == 1 || (streams.isEmpty && blockMs > 0) {
+            // BLOCK 0 would wait forever: a zero timeout is a non-blocking read instead.
+            let count = groups.map(\.count).max() ?? 1
+            let reply = try await reader.send(xread(count: count, blockMs: blockMs > 0 ? blockMs : nil, snapshot.partitions),
+                                              blockingFor: timeout).throwingOnError()
+            streams = reply.array ?? []  // null: timed out
+        }
+        if streams.isEmpty { return [] }
 
         // Parse in request order (XREAD answers streams in the order asked), at most maxRecords.
         var batches: [(TopicPartition, [ConsumedRecord])] = []
+        var seen: [TopicPartition: (entries: Int, records: Int)] = [:]
         var total = 0
         for stream in streams {
             guard total < maxRecords else { break }
@@ -104,15 +133,22 @@ final class RedisStreamsConsumer: EventConsumer {
             else { throw MessagingError(.protocolError, "unexpected XREAD reply element \(stream)") }
             var records: [ConsumedRecord] = []
             let position = snapshot.positions[partition] ?? 0
+            var inEntries = 0
             for entry in entries {
                 guard total + records.count < maxRecords else { break }
-                try Self.records(from: entry, partition: partition, at: position, limit: maxRecords - total, into: &records)
+                inEntries += try Self.records(from: entry, partition: partition, at: position, limit: maxRecords - total, into: &records)
             }
+            if !entries.isEmpty { seen[partition] = (entries.count, inEntries) }
             total += records.count
             batches.append((partition, records))
         }
 
         return state.withLock { state in
+            for (partition, counts) in seen where counts.entries > 0 {
+                // The largest power of two at most the mean, so the next COUNT covers the share.
+                let mean = max(1, min(RedisStreamsLayout.maxRecordsPerEntry, counts.records / counts.entries))
+                state.recordsPerEntry[partition] = 1 << (Int.bitWidth - 1 - mean.leadingZeroBitCount)
+            }
             var accepted: [ConsumedRecord] = []
             for (partition, records) in batches {
                 guard let last = records.last,
@@ -244,10 +280,11 @@ final class RedisStreamsConsumer: EventConsumer {
 
     /// The records of an `XREAD` entry, `[id, [k, key, v, value, t, ms]]` (one record) or
     /// `[id, [n, count, b, batch, t, ms]]` (a packed batch ending at the id's offset), from offset
-    /// `position` on, until `records` holds `limit`.
+    /// `position` on, until `records` holds `limit`. Returns how many records the entry holds.
+    @discardableResult
     private static func records(
         from entry: RedisReply, partition: TopicPartition, at position: Int64, limit: Int, into records: inout [ConsumedRecord]
-    ) throws {
+    ) throws -> Int {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].bytes, let fields = parts[1].array else {
             throw MessagingError(.protocolError, "unexpected stream entry \(entry)")
         }
@@ -273,7 +310,7 @@ final class RedisStreamsConsumer: EventConsumer {
             if last >= position {
                 records.append(ConsumedRecord(topicPartition: partition, offset: last, key: key, value: value, timestampMs: timestamp))
             }
-            return
+            return 1
         }
         guard count >= 1, Int64(count) <= last + 1 else {
             throw MessagingError(.protocolError, "stream entry \(String(decoding: id, as: UTF8.self)) claims \(count) records")
@@ -282,9 +319,10 @@ final class RedisStreamsConsumer: EventConsumer {
         for (i, record) in try RedisStreamsLayout.unpackBatch(batch, count: count).enumerated() {
             let offset = first + Int64(i)
             guard offset >= position else { continue }
-            guard records.count < limit else { return }
+            guard records.count < limit else { return count }
             records.append(ConsumedRecord(topicPartition: partition, offset: offset, key: record.key, value: record.value,
                                           timestampMs: timestamp))
         }
+        return count
     }
 }

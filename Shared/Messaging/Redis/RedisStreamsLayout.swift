@@ -10,6 +10,9 @@ import ExchangeProtocol
 /// exclusive `XREAD` id `0-N`: it returns the entry holding offset N first, whose records before N
 /// the reader skips. Offsets stay dense, so `endOffsets` is the newest id's sequence number.
 enum RedisStreamsLayout {
+    /// The most records one entry packs (the producer splits longer runs).
+    static let maxRecordsPerEntry = 128
+
     static func streamKey(_ partition: TopicPartition) -> String {
         "\(partition.topic):\(partition.partition)"
     }

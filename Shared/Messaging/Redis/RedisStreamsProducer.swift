@@ -20,6 +20,10 @@ final class RedisStreamsProducer: EventProducer {
     private let queue = RedisLocked<(waiting: [Waiting], draining: Bool)>(([], false))
     /// Records per script call: bounds the size of one command (and of one atomic append).
     static let chunkSize = 1_000
+    /// Records per packed stream entry. A reader whose position falls inside an entry receives
+    /// (and skips) the whole entry, and `XREAD COUNT` counts entries, so unbounded entries made a
+    /// reader copy many times the records it used; see `RedisStreamsConsumer.poll`.
+    static let maxRecordsPerEntry = RedisStreamsLayout.maxRecordsPerEntry
     /// KEYS: one stream per entry; ARGV: the time, then per entry its record count n and either
     /// (n = 1) the record's key and value, appended as `XADD key 0-* k <key> v <value> t <ms>`, or
     /// (n > 1) the records packed (`RedisStreamsLayout.packBatch`), appended as one entry
@@ -142,10 +146,11 @@ final class RedisStreamsProducer: EventProducer {
         for start in stride(from: 0, to: records.count, by: Self.chunkSize) {
             let end = min(records.count, start + Self.chunkSize)
             // Entries in order of each partition's first record; records keep their order inside.
+            // A partition's records past `maxRecordsPerEntry` open its next entry.
             var entryOf: [TopicPartition: Int] = [:]
             var entries: [(partition: TopicPartition, records: [Int])] = []
             for index in start..<end {
-                if let entry = entryOf[partitions[index]] {
+                if let entry = entryOf[partitions[index]], entries[entry].records.count < Self.maxRecordsPerEntry {
                     entries[entry].records.append(index)
                 } else {
                     entryOf[partitions[index]] = entries.count
