@@ -231,6 +231,7 @@ let package = Package(
                 "ServiceKit", "Messaging", "ExchangeProtocol", "CRdKafka", "MatchingEngine", "MatchingService", "LedgerCore",
                 "LedgerService", "OrderRouterCore", "ExchangeSecurity",
                 "MarketDataCore", "MarketDataService", "BinanceReplay", "BinanceClient",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

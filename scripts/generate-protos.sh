@@ -19,8 +19,10 @@ if [ -z "$plugin" ]; then
 fi
 protos=Shared/ExchangeProtocol/Protos
 out=Shared/ExchangeProtocol/Generated
-rm -rf "$out" && mkdir -p "$out"
+# FastProto.swift (the direct codec's runtime) is hand-written and stays.
+mkdir -p "$out" && rm -f "$out"/*.pb.swift "$out"/exchange_v1_fastcodec.swift
 protoc --plugin=protoc-gen-swift="$plugin" \
   --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
   -I "$protos" --swift_out="$out" $(cd "$protos" && find . -name '*.proto' | sort | sed 's|^\./||')
+python3 scripts/generate-fastcodec.py
 echo "generated into $out:"; ls "$out"

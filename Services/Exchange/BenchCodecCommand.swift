@@ -1,8 +1,10 @@
 import ArgumentParser
 import ExchangeProtocol
 import Foundation
+import SwiftProtobuf
 
-/// `exchange bench codec`: envelope encode and decode rate per payload type.
+/// `exchange bench codec`: envelope encode and decode rate per payload type, through
+/// `EnvelopeCodec` (the direct codec) and, for comparison, through SwiftProtobuf's own paths.
 struct BenchCodecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "codec", abstract: "Encode+decode messages/s for every exchange.v1 payload type.")
@@ -25,6 +27,12 @@ struct BenchCodecCommand: AsyncParsableCommand {
             let decodeTime = try clock.measure {
                 for _ in 0..<iterations { sink &+= try EnvelopeCodec.decode(bytes).requestID.utf8.count }
             }
+            let referenceEncode = try clock.measure {
+                for _ in 0..<iterations { sink &+= (try envelope.serializedBytes() as [UInt8]).count }
+            }
+            let referenceDecode = try clock.measure {
+                for _ in 0..<iterations { sink &+= try Exchange_V1_Envelope(serializedBytes: bytes).requestID.utf8.count }
+            }
             precondition(sink != 0)
             let encodeRate = Double(iterations) / encodeTime.seconds
             let decodeRate = Double(iterations) / decodeTime.seconds
@@ -32,6 +40,8 @@ struct BenchCodecCommand: AsyncParsableCommand {
                 "payload": kind, "bytes": bytes.count,
                 "encode_msgs_per_s": Int(encodeRate), "decode_msgs_per_s": Int(decodeRate),
                 "roundtrip_msgs_per_s": Int(1 / (1 / encodeRate + 1 / decodeRate)),
+                "swiftprotobuf_encode_msgs_per_s": Int(Double(iterations) / referenceEncode.seconds),
+                "swiftprotobuf_decode_msgs_per_s": Int(Double(iterations) / referenceDecode.seconds),
             ])
         }
         try printJSON(["benchmark": "codec", "iterations_per_type": iterations, "results": results])

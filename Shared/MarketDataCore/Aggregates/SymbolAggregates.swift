@@ -192,7 +192,7 @@ extension SymbolAggregates {
     public func encode(into w: inout SnapshotWriter) {
         w.string(symbol)
         w.string(venue)
-        func message<M: SwiftProtobuf.Message>(_ m: M) { let b = EnvelopeCodec.encode(message: m); w.u32(UInt32(b.count)); w.raw(b) }
+        func message<M: FastProtoMessage>(_ m: M) { let b = EnvelopeCodec.encode(message: m); w.u32(UInt32(b.count)); w.raw(b) }
         for k in current { message(k) }
         w.u32(UInt32(minutes.count))
         for k in minutes { message(k) }

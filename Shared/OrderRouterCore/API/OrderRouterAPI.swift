@@ -194,7 +194,7 @@ public final class OrderRouterAPI: Sendable {
             if case .failure(let error) = parsed { return respond(error, headers: headers) }
             var caller: Caller?
             if route.security != .none {
-                let prefetched = try keyRecord.map { reply in try reply.bytes.map { try Exchange_V1_ApiKeyAdmin(serializedBytes: $0) } }
+                let prefetched = try keyRecord.map { reply in try reply.bytes.map { try Exchange_V1_ApiKeyAdmin(fastSerializedBytes: $0) } }
                 switch try await authenticator.authenticate(
                     request, parameters: &parameters, security: route.security, nowMicros: nowMicros, prefetched: prefetched)
                 {

@@ -99,7 +99,7 @@ public final class OutcomeWaiter: Sendable {
     public func run(subscriber: RedisSubscriber, logger: Logger) async {
         for await message in subscriber {
             do {
-                deliver(try Exchange_V1_RequestOutcome(serializedBytes: message.payload))
+                deliver(try Exchange_V1_RequestOutcome(fastSerializedBytes: message.payload))
             } catch {
                 logger.warning("undecodable message on the reply channel", metadata: ["error": "\(error)"])
             }

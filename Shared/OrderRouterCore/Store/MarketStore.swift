@@ -89,29 +89,29 @@ public struct MarketStore: Sendable {
 
     static func latest(_ trade: RedisReply, _ top: RedisReply) throws -> (lastTrade: Exchange_V1_MdTrade?, top: Exchange_V1_MdBookTicker?) {
         let last: [Exchange_V1_MdTrade] = try decode(trade)
-        return (last.first, try top.bytes.map { try Exchange_V1_MdBookTicker(serializedBytes: $0) })
+        return (last.first, try top.bytes.map { try Exchange_V1_MdBookTicker(fastSerializedBytes: $0) })
     }
 
     /// The latest upstream depth of a `venue: binance` symbol.
     public func upstreamDepth(symbol: String) async throws -> Exchange_V1_MdDepthSnapshot? {
         let reply = try await redis.next().send(["GET", RedisArgument(RedisNames.marketDepth(symbol: symbol))]).throwingOnError()
-        return try reply.bytes.map { try Exchange_V1_MdDepthSnapshot(serializedBytes: $0) }
+        return try reply.bytes.map { try Exchange_V1_MdDepthSnapshot(fastSerializedBytes: $0) }
     }
 
-    private func newest<M: SwiftProtobuf.Message>(_ key: String, limit: Int) async throws -> [M] {
+    private func newest<M: FastProtoMessage>(_ key: String, limit: Int) async throws -> [M] {
         let reply = try await redis.next().send(["ZREVRANGE", RedisArgument(key), "0", RedisArgument(limit - 1)]).throwingOnError()
         return try Self.decode(reply).reversed()
     }
 
-    private func range<M: SwiftProtobuf.Message>(_ key: String, from: String, to: String, limit: Int?) async throws -> [M] {
+    private func range<M: FastProtoMessage>(_ key: String, from: String, to: String, limit: Int?) async throws -> [M] {
         var command: [RedisArgument] = ["ZRANGEBYSCORE", RedisArgument(key), RedisArgument(from), RedisArgument(to)]
         if let limit { command += ["LIMIT", "0", RedisArgument(limit)] }
         return try Self.decode(try await redis.next().send(command).throwingOnError())
     }
 
-    static func decode<M: SwiftProtobuf.Message>(_ reply: RedisReply) throws -> [M] {
+    static func decode<M: FastProtoMessage>(_ reply: RedisReply) throws -> [M] {
         do {
-            return try (reply.array ?? []).compactMap { item in try item.bytes.map { try M(serializedBytes: $0) } }
+            return try (reply.array ?? []).compactMap { item in try item.bytes.map { try M(fastSerializedBytes: $0) } }
         } catch {
             throw RouterFault("market projection does not decode as \(M.protoMessageName): \(error)")
         }

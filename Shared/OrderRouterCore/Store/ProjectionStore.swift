@@ -23,7 +23,7 @@ public struct ProjectionStore: Sendable {
         var out: [Exchange_V1_AssetBalance] = []
         var index = 1
         while index < items.count {
-            if let bytes = items[index].bytes { out.append(try Exchange_V1_AssetBalance(serializedBytes: bytes)) }
+            if let bytes = items[index].bytes { out.append(try Exchange_V1_AssetBalance(fastSerializedBytes: bytes)) }
             index += 2
         }
         return out.sorted { $0.asset < $1.asset }
@@ -32,7 +32,7 @@ public struct ProjectionStore: Sendable {
     public func openOrders(userID: UInt64) async throws -> [Exchange_V1_OrderUpdate] {
         let reply = try await redis.next().send(["HVALS", RedisArgument(RedisNames.openOrders(userID: userID))]).throwingOnError()
         return try (reply.array ?? []).compactMap { item in
-            try item.bytes.map { try Exchange_V1_OrderUpdate(serializedBytes: $0) }
+            try item.bytes.map { try Exchange_V1_OrderUpdate(fastSerializedBytes: $0) }
         }.sorted { $0.orderID < $1.orderID }
     }
 
@@ -67,10 +67,10 @@ public struct ProjectionStore: Sendable {
         if withOpenOrders { commands.append(["HVALS", RedisArgument(RedisNames.openOrders(userID: userID))]) }
         let replies = try await redis.next().pipeline(commands)
         for reply in replies { try reply.throwingOnError() }
-        let account = try replies[0].bytes.map { try Exchange_V1_AccountAdmin(serializedBytes: $0) }
-        let depth = try replies[1].bytes.map { try Exchange_V1_BookDelta(serializedBytes: $0) }
+        let account = try replies[0].bytes.map { try Exchange_V1_AccountAdmin(fastSerializedBytes: $0) }
+        let depth = try replies[1].bytes.map { try Exchange_V1_BookDelta(fastSerializedBytes: $0) }
         let open = withOpenOrders
-            ? try (replies[2].array ?? []).compactMap { item in try item.bytes.map { try Exchange_V1_OrderUpdate(serializedBytes: $0) } }
+            ? try (replies[2].array ?? []).compactMap { item in try item.bytes.map { try Exchange_V1_OrderUpdate(fastSerializedBytes: $0) } }
             : []
         return (account, depth, open)
     }
@@ -103,9 +103,9 @@ public struct ProjectionStore: Sendable {
         return reply.integer == 1
     }
 
-    private func message<M: SwiftProtobuf.Message>(_ key: String) async throws -> M? {
+    private func message<M: FastProtoMessage>(_ key: String) async throws -> M? {
         let reply = try await redis.next().send(["GET", RedisArgument(key)]).throwingOnError()
         guard let bytes = reply.bytes else { return nil }
-        do { return try M(serializedBytes: bytes) } catch { throw RouterFault("\(key) does not decode as \(M.protoMessageName): \(error)") }
+        do { return try M(fastSerializedBytes: bytes) } catch { throw RouterFault("\(key) does not decode as \(M.protoMessageName): \(error)") }
     }
 }
