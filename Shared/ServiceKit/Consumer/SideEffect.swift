@@ -52,14 +52,48 @@ public final class RedisSideEffectSink: SideEffectSink {
         client = RedisClient(configuration: RedisConfiguration(host: endpoint.host, port: endpoint.port), label: "side-effects", logger: logger)
     }
 
-    public func apply(_ effects: [SideEffect]) async throws {
-        guard !effects.isEmpty else { return }
+    public func apply(_ planned: [SideEffect]) async throws {
+        guard !planned.isEmpty else { return }
+        let effects = Self.coalesced(planned)
         var start = 0
         while start < effects.count {
             let end = min(effects.count, start + Self.chunkSize)
             try await client.pipelineCheckingErrors(Self.transaction(effects[start..<end]))
             start = end
         }
+    }
+
+    /// What a key or hash field ends up holding is decided by the last write to it, so earlier
+    /// writes to the same key (`SET`, `SET EX`, `DEL`) or the same hash field (`HSET`, `HDEL`) in one
+    /// call are dropped: a batch's order report NEW then FILLED, or a balance locked then settled,
+    /// costs Redis one write each. Publishes and sorted-set puts all stay; the order of what stays
+    /// is kept. Transactions of one call run in order, so a reader sees the keys the call has not
+    /// reached yet at their values from before it, as before.
+    static func coalesced(_ effects: [SideEffect]) -> [SideEffect] {
+        enum Slot: Hashable {
+            case key(String)
+            case field(String, String)
+        }
+        var seen = Set<Slot>(minimumCapacity: effects.count)
+        var keep = [Bool](repeating: true, count: effects.count)
+        var dropped = 0
+        for index in effects.indices.reversed() {
+            let slot: Slot
+            switch effects[index] {
+            case .set(let key, _), .setExpiring(let key, _, _), .delete(let key): slot = .key(key)
+            case .hashSet(let key, let field, _), .hashDelete(let key, let field): slot = .field(key, field)
+            case .publish, .sortedSetPut: continue
+            }
+            if !seen.insert(slot).inserted {
+                keep[index] = false
+                dropped += 1
+            }
+        }
+        if dropped == 0 { return effects }
+        var out: [SideEffect] = []
+        out.reserveCapacity(effects.count - dropped)
+        for index in effects.indices where keep[index] { out.append(effects[index]) }
+        return out
     }
 
     /// The effects as one `MULTI` ... `EXEC`, in order. Runs of adjacent writes that one command can
