@@ -2,22 +2,6 @@ import ExchangeProtocol
 import Foundation
 import SwiftProtobuf
 import Testing
-
-/// The direct codec (scripts/generate-fastcodec.py) against SwiftProtobuf: the same bytes out, the
-/// same messages in, and on anything unusual the same outcome (it falls back to SwiftProtobuf).
-/// SplitMix64, for reproducible random choices.
-struct TestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("direct protobuf codec")
 struct FastCodecTests {
     /// Every sample envelope, and a RequestOutcome holding all of them (the one message that is
@@ -82,7 +66,7 @@ struct FastCodecTests {
         try checkSame(Exchange_V1_OrderUpdate())
     }
 
-    func checkSubsets<M: FastProtoMessage>(_ message: M, rng: inout TestRNG) throws {
+    func checkSubsets<M: FastProtoMessage>(_ message: M, rng: inout SplitMix64) throws {
         let fields = Self.fields(try message.serializedBytes())
         for _ in 0..<20 {
             let kept = fields.filter { _ in rng.next() % 2 == 0 }
@@ -94,7 +78,7 @@ struct FastCodecTests {
 
     @Test("random subsets of every message's fields (defaults left out) encode and decode as SwiftProtobuf does")
     func fieldSubsets() throws {
-        var rng = TestRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for (_, payload) in EnvelopeSamples.payloads {
             let inner = try #require(Mirror(reflecting: payload).children.first?.value as? any FastProtoMessage)
             try checkSubsets(inner, rng: &rng)
@@ -108,7 +92,7 @@ struct FastCodecTests {
 
     @Test("corrupted, truncated and extended encodings: decoding gives exactly SwiftProtobuf's result (value or failure)")
     func corruptedInput() throws {
-        var rng = TestRNG(seed: 99)
+        var rng = SplitMix64(seed: 99)
         var fellBack = 0
         for sample in Self.samples() {
             let reference: [UInt8] = try sample.serializedBytes()

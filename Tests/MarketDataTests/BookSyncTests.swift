@@ -22,7 +22,7 @@ struct BookSyncTests {
     @Test func bookMatchesADictionaryOnRandomUpdates() {
         var book = LocalBook()
         var reference: [Int64: Int64] = [:]
-        var generator = SplitMix(seed: 11)
+        var generator = SplitMix64(seed: 11)
         for _ in 0..<20_000 {
             let price = Int64(generator.next() % 300) + 1
             let quantity = generator.next() % 4 == 0 ? 0 : Int64(generator.next() % 1000) + 1

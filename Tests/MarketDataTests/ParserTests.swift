@@ -130,7 +130,7 @@ struct ParserTests {
     @Test func truncatedAndCorruptedFramesNeverCrash() {
         let parser = BinanceFrameParser()
         var frame = BinanceFrame()
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         var refused = 0
         for recorded in Fixtures.capture.frames.prefix(60) {
             let bytes = Array(recorded.combined.utf8)
@@ -159,17 +159,5 @@ struct ParserTests {
             // Formatting back gives Binance's exact text.
             #expect(snapshot.json() == body)
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

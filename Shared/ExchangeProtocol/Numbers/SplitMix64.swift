@@ -1,6 +1,6 @@
 /// SplitMix64: a tiny deterministic generator (no Foundation, no system RNG), the same sequence on
 /// every platform, so a failing seed in a randomized test or a benchmark workload replays exactly.
-public struct SplitMix64: Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
 
     public init(seed: UInt64) { state = seed }
