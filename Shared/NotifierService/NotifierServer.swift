@@ -173,7 +173,9 @@ public struct NotifierServer: Service {
         }
     }
 
-    /// Writes the connection's frames until it closes, alongside `reader` and the lifetime timer.
+    /// Serves the connection until it closes, alongside `reader` and the lifetime timer; its
+    /// frames are written by the channel's event loop (`ClientConnection.attach`), this only
+    /// sends the close frame at the end.
     func run(_ connection: ClientConnection, outbound: WebSocketOutboundWriter, channel: any Channel,
              reader: @escaping @Sendable () async throws -> Void,
              extra: (@Sendable () async throws -> Void)? = nil) async throws {
@@ -189,31 +191,11 @@ public struct NotifierServer: Service {
             }
             if let extra { group.addTask { try await extra() } }
             defer { group.cancelAll() }
-            while let batch = await connection.nextBatch() {
-                // A slow consumer is cut off at once; any other close still flushes what is queued.
-                if connection.closing == .slowConsumer { break }
-                try await Self.write(batch, to: channel)
-            }
+            await connection.waitClosed()
             if let reason = connection.closing, reason != .peerClosed {
                 try? await outbound.close(Self.closeCode(reason), reason: reason.reason)
             }
         }
-    }
-
-    /// Writes text frames straight into the connection's pipeline with one flush per batch:
-    /// `WebSocketOutboundWriter` flushes (and hops through its actor) per frame, which capped the
-    /// fan-out at a few tens of thousands of frames per second. Frames are whole, so they
-    /// interleave safely with the handler's own pings, pongs and close.
-    static func write(_ batch: [ByteBuffer], to channel: any Channel) async throws {
-        try await channel.eventLoop.flatSubmit {
-            var last = channel.eventLoop.makeSucceededVoidFuture()
-            for buffer in batch {
-                let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
-                last = channel.write(frame)
-            }
-            channel.flush()
-            return last
-        }.get()
     }
 
     // MARK: Market streams and legacy user data
