@@ -6,6 +6,7 @@ import HummingbirdWebSocket
 import Logging
 import Messaging
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import NotifierCore
 import OrderRouterCore
@@ -25,13 +26,15 @@ public struct NotifierConfiguration: Sendable {
     public var symbols: [String]
     /// How often a legacy user stream checks that its listenKey still exists.
     public var listenKeyCheckInterval: Duration
+    /// Event loop threads serving the connections; nil: NIO's shared group (one per core).
+    public var eventLoops: Int?
     /// Called with the bound port once the edge listens.
     public var onListening: (@Sendable (Int) async -> Void)?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, redis: RedisConfiguration, limits: ConnectionLimits = ConnectionLimits(),
         masterKey: MasterKey? = nil, symbols: [String] = [], listenKeyCheckInterval: Duration = .seconds(30),
-        onListening: (@Sendable (Int) async -> Void)? = nil
+        eventLoops: Int? = nil, onListening: (@Sendable (Int) async -> Void)? = nil
     ) {
         self.host = host
         self.port = port
@@ -40,6 +43,7 @@ public struct NotifierConfiguration: Sendable {
         self.masterKey = masterKey
         self.symbols = symbols
         self.listenKeyCheckInterval = listenKeyCheckInterval
+        self.eventLoops = eventLoops
         self.onListening = onListening
     }
 }
@@ -73,6 +77,9 @@ public struct NotifierServer: Service {
 
     public func run() async throws {
         let hub = hub
+        let ownGroup = configuration.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
+        defer { ownGroup?.shutdownGracefully { _ in } }
+        let group: any EventLoopGroup = ownGroup ?? MultiThreadedEventLoopGroup.singleton
         subscriber.start { channel, payload in hub.deliver(channel: channel, payload: payload) }
         let router = Router()
         router.get("/health") { _, _ in Response(status: .ok) }
@@ -92,12 +99,13 @@ public struct NotifierServer: Service {
                 logger.info("WebSocket edge listening", metadata: ["exchange.ws": "ws://\(host):\(port)"])
                 await onListening?(port)
             },
+            eventLoopGroupProvider: .shared(group),
             logger: logger)
-        let group = ServiceGroup(
+        let services = ServiceGroup(
             services: [app, HubTicker(hub: hub), SnapshotFetcher(hub: hub, store: store, redis: redis, logger: logger), ShutdownNotice(hub: hub)],
             gracefulShutdownSignals: [], logger: logger)
         do {
-            try await group.run()
+            try await services.run()
         } catch {
             await subscriber.stop()
             await redis.close()
