@@ -518,8 +518,8 @@ struct NotifierServiceTests {
     @Test("fan-out to many connections (spread over the event loops): every client gets every frame, in order, byte for byte")
     func fanOutToMany() async throws {
         try await NotifierHarness.with { h in
-            let count = 40
-            let trades: Int64 = 150
+            let count = 16
+            let trades: Int64 = 100
             let received = try await withThrowingTaskGroup(of: [String].self) { group in
                 let ready = Tally()
                 for _ in 0..<count {
