@@ -80,7 +80,8 @@ public struct NotifierServer: Service {
         let ownGroup = configuration.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
         defer { ownGroup?.shutdownGracefully { _ in } }
         let group: any EventLoopGroup = ownGroup ?? MultiThreadedEventLoopGroup.singleton
-        subscriber.start { channel, payload in hub.deliver(channel: channel, payload: payload) }
+        // Pub/Sub on one of the connections' loops: its fan-out writes that loop's frames at once.
+        subscriber.start(on: group.next()) { channel, payload in hub.deliver(channel: channel, payload: payload) }
         let router = Router()
         router.get("/health") { _, _ in Response(status: .ok) }
         let limits = configuration.limits
