@@ -31,6 +31,9 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(name: .customLong("outbound-buffer"), help: "Frames queued per connection before it is closed as a slow consumer (default 4096)")
     var outboundBuffer: Int?
 
+    @Option(name: .customLong("event-loops"), help: "Event loop threads for the WebSocket connections (default: one per core)")
+    var eventLoops: Int?
+
     @Option(name: .customLong("max-connections-per-ip"), help: "New connections per IP per 5 minutes (Binance: 300; benchmarks raise it)")
     var maxConnectionsPerIP: Int?
 
@@ -56,7 +59,7 @@ struct NotifierCommand: AsyncParsableCommand {
             let server = NotifierServer(
                 configuration: NotifierConfiguration(
                     host: host, port: port, redis: redis, limits: wsLimits, masterKey: masterKey,
-                    symbols: catalog.symbols.keys.sorted()),
+                    symbols: catalog.symbols.keys.sorted(), eventLoops: eventLoops),
                 logger: context.logger)
             return [
                 RedisHealthProbe(endpoint: configuration.redis, health: context.health, logger: context.logger),

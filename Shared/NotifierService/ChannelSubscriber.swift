@@ -1,18 +1,20 @@
-import Foundation
 import Logging
 import Messaging
-import Metrics
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Redis Pub/Sub on one connection whose channel set changes while it runs: the notifier
 /// subscribes to a channel when its first client needs it and unsubscribes when the last leaves.
 /// (`RedisSubscriber` in Messaging takes a fixed set at start.)
 ///
-/// A dedicated thread owns the connection: it writes pending SUBSCRIBE/UNSUBSCRIBE commands,
-/// reads messages and hands each to `deliver` on that thread, so fan-out needs no hop to another
-/// executor; `deliver` must not block. After a broken connection it reconnects with backoff and
-/// subscribes again to every channel still wanted; what was published meanwhile is lost (clients
-/// resync through REST, as on Binance).
+/// The connection is a NIO channel on one of the WebSocket server's event loops, and `deliver`
+/// runs on that loop for every message: the fan-out's frames for that loop's connections are
+/// written in the same loop iteration, with no hand-off to another thread (a blocking reader
+/// thread cost a thread wake-up per message before any frame went out, the largest single
+/// delay between Redis and the clients). `deliver` must not block. After a broken connection
+/// it reconnects with backoff and subscribes again to every channel still wanted; what was
+/// published meanwhile is lost (clients resync through REST, as on Binance).
 public final class ChannelSubscriber: Sendable {
     struct State {
         var wanted: Set<String> = []
@@ -22,62 +24,64 @@ public final class ChannelSubscriber: Sendable {
         var pending: [(subscribe: Bool, channel: String)] = []
         var stopped = false
         var reconnects = 0
+        var connectedBefore = false
+        var delay: Duration
+        /// The live connection.
+        var channel: (any Channel)?
+        var eventLoop: (any EventLoop)?
+        var deliver: (@Sendable (String, [UInt8]) -> Void)?
     }
 
     private let configuration: RedisConfiguration
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let logger: Logger
-    private let pollInterval: Duration
-    private let done = Mutex<CheckedContinuation<Void, Never>?>(nil)
-    private let finished = Mutex(false)
 
-    public init(configuration: RedisConfiguration, pollInterval: Duration = .milliseconds(20), logger: Logger) {
+    public init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.pollInterval = pollInterval
         self.logger = logger
+        state = Mutex(State(delay: configuration.reconnectInitialDelay))
     }
 
-    /// Starts the read thread; `deliver(channel, payload)` runs on it for every message.
-    public func start(deliver: @escaping @Sendable (String, [UInt8]) -> Void) {
-        let thread = Thread { [self] in
-            loop(deliver)
-            finished.withLock { $0 = true }
-            done.withLock { $0?.resume(); $0 = nil }
+    /// Connects on `eventLoop`; `deliver(channel, payload)` runs on that loop for every message.
+    public func start(on eventLoop: any EventLoop, deliver: @escaping @Sendable (String, [UInt8]) -> Void) {
+        state.withLock { s in
+            s.eventLoop = eventLoop
+            s.deliver = deliver
         }
-        thread.name = "notifier-pubsub"
-        thread.start()
+        connect()
     }
 
-    /// Stops the thread and waits for it to close the connection.
+    /// Stops reconnecting and closes the connection.
     public func stop() async {
-        state.withLock { $0.stopped = true }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let already = finished.withLock { $0 }
-            if already { c.resume() } else {
-                done.withLock { $0 = c }
-                // The thread may have finished between the check and the store.
-                if finished.withLock({ $0 }) { done.withLock { $0?.resume(); $0 = nil } }
-            }
+        let channel = state.withLock { s -> (any Channel)? in
+            s.stopped = true
+            defer { s.channel = nil }
+            return s.channel
         }
+        try? await channel?.close()
     }
 
-    /// Adds channels to the subscription (SUBSCRIBE is written by the thread within `pollInterval`).
+    /// Adds channels to the subscription.
     public func subscribe(_ channels: [String]) {
         guard !channels.isEmpty else { return }
-        state.withLock { s in
+        let channel = state.withLock { s -> (any Channel)? in
             for c in channels where s.wanted.insert(c).inserted { s.pending.append((true, c)) }
+            return s.channel
         }
+        if let channel { writePending(channel) }
     }
 
     /// Removes channels from the subscription.
     public func unsubscribe(_ channels: [String]) {
         guard !channels.isEmpty else { return }
-        state.withLock { s in
+        let channel = state.withLock { s -> (any Channel)? in
             for c in channels where s.wanted.remove(c) != nil {
                 s.pending.append((false, c))
                 s.confirmed.remove(c)
             }
+            return s.channel
         }
+        if let channel { writePending(channel) }
     }
 
     /// Waits (up to `timeout`) until Redis confirmed the subscription to every one of `channels`,
@@ -98,69 +102,163 @@ public final class ChannelSubscriber: Sendable {
     /// How many times the connection was re-established.
     public var reconnects: Int { state.withLock { $0.reconnects } }
 
-    private func loop(_ deliver: (String, [UInt8]) -> Void) {
-        var connection: RedisConnection?
-        var delay = configuration.reconnectInitialDelay
-        var connectedBefore = false
-        while !state.withLock({ $0.stopped }) {
-            guard let current = connection else {
-                do {
-                    let fresh = try RedisConnection(configuration: configuration)
-                    // Everything wanted now is (re)subscribed; pending commands are covered by it.
-                    let wanted = state.withLock { s -> [String] in
-                        s.pending.removeAll()
-                        s.confirmed.removeAll()
-                        if connectedBefore { s.reconnects += 1 }
-                        return Array(s.wanted)
-                    }
-                    if !wanted.isEmpty {
-                        try fresh.write([RedisArgument("SUBSCRIBE")] + wanted.map { RedisArgument.string($0) })
-                    }
-                    connection = fresh
-                    if connectedBefore { logger.info("notifier Pub/Sub reconnected", metadata: ["exchange.channels": "\(wanted.count)"]) }
-                    connectedBefore = true
-                    delay = configuration.reconnectInitialDelay
-                } catch {
-                    logger.warning("notifier Pub/Sub cannot connect: \(error); retrying in \(delay)")
-                    Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-                    delay = min(delay * 2, configuration.reconnectMaxDelay)
+    // MARK: Connection
+
+    private func connect() {
+        let loop = state.withLock { s -> (any EventLoop)? in s.stopped ? nil : s.eventLoop }
+        guard let loop else { return }
+        let timeout = configuration.connectTimeout
+        ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + Int64(timeout.components.attoseconds / 1_000_000_000)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PubSubHandler(subscriber: self))
                 }
-                continue
             }
-            do {
-                let commands = state.withLock { s -> [(subscribe: Bool, channel: String)] in
-                    defer { s.pending.removeAll() }
-                    return s.pending
+            .connect(host: configuration.host, port: configuration.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): self.connected(channel)
+                case .failure(let error): self.failed("cannot connect: \(error)")
                 }
-                for command in commands {
-                    try current.write([RedisArgument(command.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE"), .string(command.channel)])
-                }
-                // Drain everything already read before polling again, so bursts are delivered at once.
-                var reply = try current.readReply(waitingUpTo: pollInterval)
-                while let r = reply {
-                    handle(r, deliver)
-                    reply = try current.readReply(waitingUpTo: .zero)
-                }
-            } catch {
-                logger.warning("notifier Pub/Sub connection broken: \(error)")
-                connection = nil
             }
+    }
+
+    /// A fresh connection: AUTH if configured, then everything wanted now is (re)subscribed;
+    /// pending commands are covered by it.
+    private func connected(_ channel: any Channel) {
+        guard channel.isActive else { return }  // already broken: channelInactive took care of it
+        let setup = state.withLock { s -> (wanted: [String], again: Bool)? in
+            guard !s.stopped else { return nil }
+            s.pending.removeAll()
+            s.confirmed.removeAll()
+            let again = s.connectedBefore
+            if again { s.reconnects += 1 }
+            s.connectedBefore = true
+            s.delay = configuration.reconnectInitialDelay
+            s.channel = channel
+            return (Array(s.wanted), again)
+        }
+        guard let setup else {
+            channel.close(promise: nil)
+            return
+        }
+        var out = channel.allocator.buffer(capacity: 256)
+        if let password = configuration.password {
+            RESPValue.command(["AUTH"] + (configuration.username.map { [$0] } ?? []) + [password], into: &out)
+        }
+        if !setup.wanted.isEmpty { RESPValue.command(["SUBSCRIBE"] + setup.wanted, into: &out) }
+        if out.readableBytes > 0 { channel.writeAndFlush(out, promise: nil) }
+        if setup.again { logger.info("notifier Pub/Sub reconnected", metadata: ["exchange.channels": "\(setup.wanted.count)"]) }
+    }
+
+    /// The connection failed or broke: connect again after the backoff delay (unless stopped).
+    fileprivate func failed(_ why: String) {
+        let next = state.withLock { s -> (loop: any EventLoop, delay: Duration)? in
+            s.channel = nil
+            s.confirmed.removeAll()
+            guard !s.stopped, let loop = s.eventLoop else { return nil }
+            let delay = s.delay
+            s.delay = min(s.delay * 2, configuration.reconnectMaxDelay)
+            return (loop, delay)
+        }
+        guard let next else { return }
+        logger.warning("notifier Pub/Sub \(why); retrying in \(next.delay)")
+        let ns = Int64(next.delay.components.seconds) * 1_000_000_000 + Int64(next.delay.components.attoseconds / 1_000_000_000)
+        next.loop.scheduleTask(in: .nanoseconds(ns)) { self.connect() }
+    }
+
+    /// Writes the SUBSCRIBE/UNSUBSCRIBE commands queued so far, in order.
+    private func writePending(_ channel: any Channel) {
+        channel.eventLoop.execute {
+            let commands = self.state.withLock { s -> [(subscribe: Bool, channel: String)] in
+                // A newer connection resubscribes from `wanted` itself.
+                guard s.channel === channel else { return [] }
+                defer { s.pending.removeAll() }
+                return s.pending
+            }
+            guard !commands.isEmpty else { return }
+            var out = channel.allocator.buffer(capacity: 64 * commands.count)
+            for command in commands {
+                RESPValue.command([command.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", command.channel], into: &out)
+            }
+            channel.writeAndFlush(out, promise: nil)
         }
     }
 
-    private func handle(_ reply: RedisReply, _ deliver: (String, [UInt8]) -> Void) {
-        guard let parts = reply.array, parts.count == 3 else { return }
-        switch parts[0].string {
-        case "message":
-            deliver(parts[1].string ?? "", parts[2].bytes ?? [])
-        case "subscribe":
-            if let channel = parts[1].string {
-                state.withLock { s in
-                    if s.wanted.contains(channel) { s.confirmed.insert(channel) }
+    /// One value read from the connection (on its event loop).
+    fileprivate func received(_ value: RESPValue, on channel: any Channel) {
+        switch value {
+        case .array(let parts?) where parts.count == 3:
+            switch parts[0].bytes.map({ String(decoding: $0, as: UTF8.self) }) {
+            case "message":
+                let deliver = state.withLock { $0.deliver }
+                deliver?(parts[1].bytes.map { String(decoding: $0, as: UTF8.self) } ?? "", parts[2].bytes ?? [])
+            case "subscribe":
+                if let name = parts[1].bytes.map({ String(decoding: $0, as: UTF8.self) }) {
+                    state.withLock { s in
+                        if s.channel === channel, s.wanted.contains(name) { s.confirmed.insert(name) }
+                    }
                 }
+            default:
+                break  // unsubscribe confirmations
             }
+        case .error(let message):
+            // AUTH refused, or a command rejected: start over (with backoff).
+            logger.warning("notifier Pub/Sub error reply: \(message)")
+            channel.close(promise: nil)
         default:
-            break  // unsubscribe confirmations
+            break  // AUTH's +OK
         }
+    }
+}
+
+/// Reads the Pub/Sub connection's replies and hands each to the subscriber.
+private final class PubSubHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    let subscriber: ChannelSubscriber
+    private var buffer: ByteBuffer?
+
+    init(subscriber: ChannelSubscriber) {
+        self.subscriber = subscriber
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if var pending = buffer {
+            buffer = nil  // keep `pending` uniquely referenced, so appending does not copy
+            pending.writeBuffer(&incoming)
+            incoming = pending
+        }
+        do {
+            while let value = try RESPValue.read(from: &incoming) {
+                subscriber.received(value, on: context.channel)
+            }
+        } catch {
+            subscriber.failedToParse(error, context: context)
+            return
+        }
+        if incoming.readableBytes > 0 {
+            incoming.discardReadBytes()
+            buffer = incoming
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        subscriber.failed("connection broken")
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+extension ChannelSubscriber {
+    fileprivate func failedToParse(_ error: RESPValue.ProtocolError, context: ChannelHandlerContext) {
+        logger.warning("notifier Pub/Sub unreadable reply: \(error.reason)")
+        context.close(promise: nil)
     }
 }

@@ -3,9 +3,10 @@ import NIOWebSocket
 import NotifierCore
 import Synchronization
 
-/// One client's outbound side: a bounded queue of frames the fan-out fills without blocking and
-/// the connection's writer drains in batches (one flush per batch). A client that lets `capacity` frames pile up is a slow
-/// consumer: it is closed with a reason instead of holding unbounded memory.
+/// One client's outbound side: a bounded queue of encoded frames the fan-out fills without
+/// blocking and the channel's event loop drains in batches (one flush per batch). A client that
+/// lets `capacity` frames pile up is a slow consumer: it is closed with a reason instead of
+/// holding unbounded memory.
 public final class ClientConnection: Sendable {
     /// Why the notifier closes a connection.
     public enum CloseReason: Sendable, Hashable {
@@ -38,12 +39,17 @@ public final class ClientConnection: Sendable {
     struct State {
         var combined: Bool
         var closing: CloseReason?
-        /// Frames queued and not yet taken by the writer.
+        /// Encoded frames queued and not yet handed to the channel.
         var pending: [ByteBuffer] = []
-        /// The writer, waiting for frames.
-        var waiter: CheckedContinuation<[ByteBuffer]?, Never>?
-        /// Attached: frames go straight onto the channel's event loop (see `attach`).
+        /// Waiting for the close (see `waitClosed`).
+        var closeWaiter: CheckedContinuation<Void, Never>?
+        /// Attached: frames go onto the channel's event loop (see `attach`).
         var channel: (any Channel)?
+        var outbound: LoopOutbound?
+        /// Where frames enter the pipeline: the context of the channel's `WebSocketFrameEncoder`,
+        /// looked up on the loop by the first drain.
+        var encoder: NIOLoopBoundBox<ChannelHandlerContext?>?
+        /// In the loop's ready list: the next frame needs no new notice.
         var drainScheduled = false
         /// Frames handed to the channel and not yet written to the socket.
         var inFlight = 0
@@ -74,118 +80,120 @@ public final class ClientConnection: Sendable {
     /// Why the connection is closing, once it is.
     public var closing: CloseReason? { state.withLock { $0.closing } }
 
-    /// Queues a frame; a full queue closes the connection as a slow consumer.
+    /// Queues a text frame; a full queue closes the connection as a slow consumer.
     public func send(_ text: String) {
-        send(buffer: ByteBuffer(string: text))
+        send(frame: ByteBuffer(webSocketText: text))
     }
 
-    /// Queues a frame's bytes. The fan-out passes one buffer to every subscriber: NIO writes it
-    /// without copying, so a message costs one render and one buffer however many clients get it.
-    public func send(buffer: ByteBuffer) {
-        enum Outcome { case queued, overflow, wake(CheckedContinuation<[ByteBuffer]?, Never>, [ByteBuffer]), closed }
-        enum Drain { case none, schedule(any Channel) }
-        var drain = Drain.none
+    /// Queues an encoded frame (`ByteBuffer(webSocketText:)`). The fan-out passes one buffer to
+    /// every subscriber: NIO writes it without copying, so a message costs one render and one
+    /// buffer however many clients get it.
+    public func send(frame: ByteBuffer) {
+        enum Outcome { case queued, notify(LoopOutbound), overflow, closed }
         let outcome = state.withLock { s -> Outcome in
             guard s.closing == nil else { return .closed }
             guard s.pending.count + s.inFlight < capacity else { return .overflow }
-            s.pending.append(buffer)
-            if let channel = s.channel {
-                if !s.drainScheduled {
-                    s.drainScheduled = true
-                    drain = .schedule(channel)
-                }
-                return .queued
-            }
-            guard let waiter = s.waiter else { return .queued }
-            s.waiter = nil
-            let batch = s.pending
-            s.pending = []
-            return .wake(waiter, batch)
-        }
-        if case .schedule(let channel) = drain {
-            channel.eventLoop.execute { self.drain(channel) }
+            s.pending.append(frame)
+            guard let outbound = s.outbound, !s.drainScheduled else { return .queued }
+            s.drainScheduled = true
+            return .notify(outbound)
         }
         switch outcome {
+        case .notify(let outbound): outbound.ready(self)
         case .overflow: close(.slowConsumer)
-        case .wake(let waiter, let batch): waiter.resume(returning: batch)
         case .queued, .closed: break
         }
     }
 
-    /// Sends frames from now on straight from the fan-out onto `channel`'s event loop: whatever is
-    /// queued when the loop gets to it goes out as one batch with one flush, with no task wake-up
-    /// per frame. Frames handed to the channel count against `capacity` until written to the
-    /// socket, so a client that stops reading is still cut off at the bound.
-    /// Attach before the first frame is queued, so that all frames take the same path.
-    public func attach(_ channel: any Channel) {
-        state.withLock { $0.channel = channel }
+    /// Queues a market payload's frame in the connection's current format.
+    public func send(raw: ByteBuffer, combined combinedFrame: () -> ByteBuffer) {
+        send(frame: combined ? combinedFrame() : raw)
     }
 
-    /// Runs on the channel's event loop.
-    private func drain(_ channel: any Channel) {
-        let batch = state.withLock { s -> [ByteBuffer] in
+    /// Sends frames from now on onto `channel`'s event loop, where whatever is queued when the
+    /// loop gets to it goes out as one batch with one flush (`LoopOutbound`: one task per loop
+    /// for all its connections, no task wake-up per frame). Frames handed to the channel count
+    /// against `capacity` until written to the socket, so a client that stops reading is still
+    /// cut off at the bound. Frames queued before are sent first.
+    ///
+    /// The frames are written at the channel's `WebSocketFrameEncoder` (already encoded, they
+    /// skip it); they are whole frames, so they interleave safely with the WebSocket handler's
+    /// own pings, pongs and close, which take the same path on the same loop. (No extension such
+    /// as permessage-deflate is negotiated, which would have to see every frame.)
+    public func attach(_ channel: any Channel) {
+        let outbound = LoopOutbound.of(channel.eventLoop)
+        let notify = state.withLock { s -> Bool in
+            s.channel = channel
+            s.outbound = outbound
+            s.encoder = NIOLoopBoundBox.makeEmptyBox(valueType: ChannelHandlerContext.self, eventLoop: channel.eventLoop)
+            guard !s.pending.isEmpty, !s.drainScheduled else { return false }
+            s.drainScheduled = true
+            return true
+        }
+        if notify { outbound.ready(self) }
+    }
+
+    /// On the channel's event loop (from `LoopOutbound`): writes everything queued, one flush.
+    func drain() {
+        let taken = state.withLock { s -> (batch: [ByteBuffer], channel: any Channel, encoder: NIOLoopBoundBox<ChannelHandlerContext?>)? in
             s.drainScheduled = false
-            guard s.closing != .slowConsumer else { return [] }
+            guard s.closing != .slowConsumer, let channel = s.channel, let encoder = s.encoder, !s.pending.isEmpty else {
+                return nil
+            }
             let batch = s.pending
             s.pending = []
             s.inFlight += batch.count
-            return batch
+            return (batch, channel, encoder)
         }
-        guard !batch.isEmpty else { return }
-        var last = channel.eventLoop.makeSucceededVoidFuture()
-        for buffer in batch {
-            last = channel.write(WebSocketFrame(fin: true, opcode: .text, data: buffer))
-        }
-        channel.flush()
+        guard let (batch, channel, encoder) = taken else { return }
         let count = batch.count
-        last.whenComplete { _ in self.state.withLock { $0.inFlight -= count } }
+        if encoder.value == nil {
+            encoder.value = try? channel.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
+        }
+        guard let context = encoder.value else {
+            // The WebSocket handlers are gone: the channel is closing, nothing can be sent.
+            state.withLock { $0.inFlight -= count }
+            return
+        }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        for (index, frame) in batch.enumerated() {
+            // Writes complete in order: the last one's promise stands for the batch.
+            context.write(NIOAny(frame), promise: index == count - 1 ? written : nil)
+        }
+        context.flush()
+        written.futureResult.whenComplete { _ in self.state.withLock { $0.inFlight -= count } }
     }
 
-    /// Queues a market payload in the connection's current format.
-    public func send(raw: ByteBuffer, combined combinedFrame: () -> ByteBuffer) {
-        send(buffer: combined ? combinedFrame() : raw)
-    }
-
-    /// Everything queued, in order, waiting until there is something; nil once the connection is
-    /// closing and the queue is drained (a slow consumer's queue is dropped at once). Once
-    /// attached to a channel, only waits for the close.
-    public func nextBatch() async -> [ByteBuffer]? {
+    /// Returns once the connection is closing (at once if it is). Frames are written by the
+    /// event loop, not by the caller. Cancelling the waiting task closes the connection.
+    public func waitClosed() async {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<[ByteBuffer]?, Never>) in
-                let ready = state.withLock { s -> [ByteBuffer]?? in
-                    if s.closing == .slowConsumer { s.pending = []; return .some(nil) }
-                    if s.channel != nil {
-                        // Attached: the event loop writes every frame, in order; wait for the close.
-                        if s.closing != nil { return .some(nil) }
-                        s.waiter = c
-                        return nil
-                    }
-                    if !s.pending.isEmpty {
-                        let batch = s.pending
-                        s.pending = []
-                        return .some(batch)
-                    }
-                    if s.closing != nil { return .some(nil) }
-                    s.waiter = c
-                    return nil
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let closed = state.withLock { s -> Bool in
+                    if s.closing != nil { return true }
+                    s.closeWaiter = c
+                    return false
                 }
-                if let ready { c.resume(returning: ready) }
+                if closed { c.resume() }
             }
         } onCancel: {
             close(.peerClosed)
         }
     }
 
-    /// Marks the connection closing; the writer then drains the queue (unless the client is a
-    /// slow consumer) and sends the close frame. The first reason wins.
+    /// Marks the connection closing: nothing more is queued, what is queued is still written
+    /// (unless the client is a slow consumer), and `waitClosed` returns so the server sends the
+    /// close frame. The first reason wins.
     public func close(_ reason: CloseReason) {
-        let waiter = state.withLock { s -> CheckedContinuation<[ByteBuffer]?, Never>? in
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard s.closing == nil else { return nil }
             s.closing = reason
-            defer { s.waiter = nil }
-            return s.waiter
+            // A slow consumer's queue is dropped at once; any other close still writes it.
+            if reason == .slowConsumer { s.pending = [] }
+            defer { s.closeWaiter = nil }
+            return s.closeWaiter
         }
-        waiter?.resume(returning: nil)
+        waiter?.resume()
     }
 }
 

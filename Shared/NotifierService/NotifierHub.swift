@@ -83,7 +83,9 @@ public final class NotifierHub: Sendable {
                 // The WebSocket API wraps it like its other events (binance-sdk-spot reconnects on it).
                 c.send("{\"event\":\(payload)}")
             } else {
-                c.send(raw: ByteBuffer(string: payload)) { ByteBuffer(string: MarketPayloads.combined(stream: "serverShutdown", data: payload)) }
+                c.send(raw: ByteBuffer(webSocketText: payload)) {
+                    ByteBuffer(webSocketText: MarketPayloads.combined(stream: "serverShutdown", data: payload))
+                }
             }
             c.close(.serverShutdown)
         }
@@ -243,17 +245,17 @@ public final class NotifierHub: Sendable {
         }
     }
 
-    /// Sends `data` to every subscriber of `stream`: rendered once, one shared buffer for all raw
-    /// subscribers and (built at most once) one for all combined ones.
+    /// Sends `data` to every subscriber of `stream`: rendered and framed once, one shared frame
+    /// for all raw subscribers and (built at most once) one for all combined ones.
     private static func fanOut(_ s: inout State, _ stream: MarketStream, _ data: @autoclosure () -> String) {
         guard let subscribers = s.market[stream], !subscribers.isEmpty else { return }
         let text = data()
-        let raw = ByteBuffer(string: text)
+        let raw = ByteBuffer(webSocketText: text)
         var combined: ByteBuffer?
         for c in subscribers.values {
             c.send(raw: raw) {
                 if let combined { return combined }
-                let made = ByteBuffer(string: MarketPayloads.combined(stream: stream.name, data: text))
+                let made = ByteBuffer(webSocketText: MarketPayloads.combined(stream: stream.name, data: text))
                 combined = made
                 return made
             }

@@ -6,6 +6,7 @@ import HummingbirdWebSocket
 import Logging
 import Messaging
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import NotifierCore
 import OrderRouterCore
@@ -25,13 +26,15 @@ public struct NotifierConfiguration: Sendable {
     public var symbols: [String]
     /// How often a legacy user stream checks that its listenKey still exists.
     public var listenKeyCheckInterval: Duration
+    /// Event loop threads serving the connections; nil: NIO's shared group (one per core).
+    public var eventLoops: Int?
     /// Called with the bound port once the edge listens.
     public var onListening: (@Sendable (Int) async -> Void)?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, redis: RedisConfiguration, limits: ConnectionLimits = ConnectionLimits(),
         masterKey: MasterKey? = nil, symbols: [String] = [], listenKeyCheckInterval: Duration = .seconds(30),
-        onListening: (@Sendable (Int) async -> Void)? = nil
+        eventLoops: Int? = nil, onListening: (@Sendable (Int) async -> Void)? = nil
     ) {
         self.host = host
         self.port = port
@@ -40,6 +43,7 @@ public struct NotifierConfiguration: Sendable {
         self.masterKey = masterKey
         self.symbols = symbols
         self.listenKeyCheckInterval = listenKeyCheckInterval
+        self.eventLoops = eventLoops
         self.onListening = onListening
     }
 }
@@ -73,7 +77,11 @@ public struct NotifierServer: Service {
 
     public func run() async throws {
         let hub = hub
-        subscriber.start { channel, payload in hub.deliver(channel: channel, payload: payload) }
+        let ownGroup = configuration.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)) }
+        defer { ownGroup?.shutdownGracefully { _ in } }
+        let group: any EventLoopGroup = ownGroup ?? MultiThreadedEventLoopGroup.singleton
+        // Pub/Sub on one of the connections' loops: its fan-out writes that loop's frames at once.
+        subscriber.start(on: group.next()) { channel, payload in hub.deliver(channel: channel, payload: payload) }
         let router = Router()
         router.get("/health") { _, _ in Response(status: .ok) }
         let limits = configuration.limits
@@ -92,12 +100,13 @@ public struct NotifierServer: Service {
                 logger.info("WebSocket edge listening", metadata: ["exchange.ws": "ws://\(host):\(port)"])
                 await onListening?(port)
             },
+            eventLoopGroupProvider: .shared(group),
             logger: logger)
-        let group = ServiceGroup(
+        let services = ServiceGroup(
             services: [app, HubTicker(hub: hub), SnapshotFetcher(hub: hub, store: store, redis: redis, logger: logger), ShutdownNotice(hub: hub)],
             gracefulShutdownSignals: [], logger: logger)
         do {
-            try await group.run()
+            try await services.run()
         } catch {
             await subscriber.stop()
             await redis.close()
@@ -173,7 +182,9 @@ public struct NotifierServer: Service {
         }
     }
 
-    /// Writes the connection's frames until it closes, alongside `reader` and the lifetime timer.
+    /// Serves the connection until it closes, alongside `reader` and the lifetime timer; its
+    /// frames are written by the channel's event loop (`ClientConnection.attach`), this only
+    /// sends the close frame at the end.
     func run(_ connection: ClientConnection, outbound: WebSocketOutboundWriter, channel: any Channel,
              reader: @escaping @Sendable () async throws -> Void,
              extra: (@Sendable () async throws -> Void)? = nil) async throws {
@@ -189,31 +200,11 @@ public struct NotifierServer: Service {
             }
             if let extra { group.addTask { try await extra() } }
             defer { group.cancelAll() }
-            while let batch = await connection.nextBatch() {
-                // A slow consumer is cut off at once; any other close still flushes what is queued.
-                if connection.closing == .slowConsumer { break }
-                try await Self.write(batch, to: channel)
-            }
+            await connection.waitClosed()
             if let reason = connection.closing, reason != .peerClosed {
                 try? await outbound.close(Self.closeCode(reason), reason: reason.reason)
             }
         }
-    }
-
-    /// Writes text frames straight into the connection's pipeline with one flush per batch:
-    /// `WebSocketOutboundWriter` flushes (and hops through its actor) per frame, which capped the
-    /// fan-out at a few tens of thousands of frames per second. Frames are whole, so they
-    /// interleave safely with the handler's own pings, pongs and close.
-    static func write(_ batch: [ByteBuffer], to channel: any Channel) async throws {
-        try await channel.eventLoop.flatSubmit {
-            var last = channel.eventLoop.makeSucceededVoidFuture()
-            for buffer in batch {
-                let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
-                last = channel.write(frame)
-            }
-            channel.flush()
-            return last
-        }.get()
     }
 
     // MARK: Market streams and legacy user data
