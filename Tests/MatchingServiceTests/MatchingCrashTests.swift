@@ -262,8 +262,9 @@ struct MatchingCrashTests {
         var next = 600
         let joinDeadline = ContinuousClock.now + .seconds(40)
         while !events.producers.contains("matching-b") && next < 1_200 && ContinuousClock.now < joinDeadline {
-            try await send(commands[next..<next + 20])
-            next += 20
+            // 10 per half second: the 600 commands last 30 s, long enough for a join under load.
+            try await send(commands[next..<next + 10])
+            next += 10
             try await waitFor(within: .milliseconds(500)) { _ in false }
         }
         try await send(commands[next..<1_200])
