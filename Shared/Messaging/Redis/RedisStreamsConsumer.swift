@@ -78,49 +78,28 @@ final class RedisStreamsConsumer: EventConsumer {
         }
 
         // COUNT is per stream and counts entries, which hold up to `maxRecordsPerEntry` records
-        // each: ask each stream for about its share of `maxRecords` in entries of the size it had
-        // last time, so a backlog does not make Redis send (and this process copy) many times the
-        // records used. Streams needing different counts are read by separate XREADs, pipelined.
+        // each: ask for about each stream's share of `maxRecords` in entries of the size last seen,
+        // so a backlog of packed entries does not make Redis send (and this process copy) many
+        // times the records used. One XREAD per poll, so the count follows the partition with the
+        // smallest entries; the others may be over-read by at most their entries' size.
         let perStream = (maxRecords + snapshot.partitions.count - 1) / snapshot.partitions.count
-        var groups: [(count: Int, partitions: [TopicPartition])] = []
-        for partition in snapshot.partitions {
-            let perEntry = snapshot.perEntry[partition] ?? RedisStreamsLayout.maxRecordsPerEntry
-            let count = (perStream + perEntry - 1) / perEntry
-            if let g = groups.firstIndex(where: { $0.count == count }) {
-                groups[g].partitions.append(partition)
-            } else {
-                groups.append((count, [partition]))
-            }
-        }
+        let smallest = snapshot.partitions.map { snapshot.perEntry[$0] ?? RedisStreamsLayout.maxRecordsPerEntry }.min() ?? 1
+        var args: [RedisArgument] = ["XREAD", "COUNT", .int((perStream + smallest - 1) / smallest)]
+        let blockMs = timeout.redisMilliseconds
+        // BLOCK 0 would wait forever: a zero timeout is a non-blocking read instead.
+        if blockMs > 0 { args += ["BLOCK", .int(blockMs)] }
+        args.append("STREAMS")
         var partitionByKey: [String: TopicPartition] = [:]
         for partition in snapshot.partitions {
-            partitionByKey[RedisStreamsLayout.streamKey(partition)] = partition
+            let key = RedisStreamsLayout.streamKey(partition)
+            partitionByKey[key] = partition
+            args.append(.string(key))
         }
-        func xread(count: Int, blockMs: Int64?, _ partitions: [TopicPartition]) -> [RedisArgument] {
-            var args: [RedisArgument] = ["XREAD", "COUNT", .int(count)]
-            if let blockMs { args += ["BLOCK", .int(blockMs)] }
-            args.append("STREAMS")
-            for partition in partitions { args.append(.string(RedisStreamsLayout.streamKey(partition))) }
-            for partition in partitions {
-                args.append(.string(RedisStreamsLayout.readID(forPosition: snapshot.positions[partition] ?? 0)))
-            }
-            return args
+        for partition in snapshot.partitions {
+            args.append(.string(RedisStreamsLayout.readID(forPosition: snapshot.positions[partition] ?? 0)))
         }
-        let blockMs = timeout.redisMilliseconds
-        var streams: [RedisReply] = []
-        if groups.count > 1 {
-            for reply in try await reader.pipeline(groups.map { xread(count: $0.count, blockMs: nil, $0.partitions) }) {
-                if let found = try reply.throwingOnError().array { streams += found }
-            }
-        }
-        if groups.count == 1 || (streams.isEmpty && blockMs > 0) {
-            // BLOCK 0 would wait forever: a zero timeout is a non-blocking read instead.
-            let count = groups.map(\.count).max() ?? 1
-            let reply = try await reader.send(xread(count: count, blockMs: blockMs > 0 ? blockMs : nil, snapshot.partitions),
-                                              blockingFor: timeout).throwingOnError()
-            streams = reply.array ?? []  // null: timed out
-        }
-        if streams.isEmpty { return [] }
+        let reply = try await reader.send(args, blockingFor: timeout).throwingOnError()
+        guard let streams = reply.array else { return [] }  // null: timed out
 
         // Parse in request order (XREAD answers streams in the order asked), at most maxRecords.
         var batches: [(TopicPartition, [ConsumedRecord])] = []
