@@ -41,7 +41,7 @@ struct AdminConnection: ParsableArguments {
         let subscriber = RedisSubscriber(configuration: redisConfiguration, channels: [channel])
         let listening = Task {
             for await message in subscriber {
-                if let outcome = try? Exchange_V1_RequestOutcome(serializedBytes: message.payload) {
+                if let outcome = try? Exchange_V1_RequestOutcome(fastSerializedBytes: message.payload) {
                     answers.withLock { $0[outcome.requestID] = outcome }
                 }
             }

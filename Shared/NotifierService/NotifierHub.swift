@@ -216,7 +216,7 @@ public final class NotifierHub: Sendable {
 
     /// One Pub/Sub message (runs on the subscriber's thread).
     public func deliver(channel: String, payload: [UInt8]) {
-        guard let envelope = try? Exchange_V1_Envelope(serializedBytes: payload) else {
+        guard let envelope = try? Exchange_V1_Envelope(fastSerializedBytes: payload) else {
             logger.debug("undecodable Pub/Sub message", metadata: ["exchange.channel": "\(channel)"])
             return
         }

@@ -344,7 +344,7 @@ struct SnapshotFetcher: Service {
             guard !Task.isCancelled else { return }
             do {
                 let reply = try await redis.next().send(["GET", RedisArgument(RedisNames.marketDepth(symbol: symbol))]).throwingOnError()
-                if let bytes = reply.bytes, let snap = try? Exchange_V1_MdDepthSnapshot(serializedBytes: bytes) {
+                if let bytes = reply.bytes, let snap = try? Exchange_V1_MdDepthSnapshot(fastSerializedBytes: bytes) {
                     hub.loadSnapshot(symbol: symbol, lastUpdateID: snap.lastUpdateID, bids: snap.bids, asks: snap.asks)
                 } else if let book = try await store.depth(symbol: symbol) {
                     hub.loadSnapshot(symbol: symbol, lastUpdateID: book.lastUpdateID, bids: book.bids, asks: book.asks)

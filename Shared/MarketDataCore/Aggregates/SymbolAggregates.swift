@@ -219,14 +219,14 @@ extension SymbolAggregates {
     public init(from r: inout SnapshotReader) throws {
         self.init(symbol: try r.string(), venue: try r.string())
         func bytes() throws -> [UInt8] { Array(try r.take(Int(try r.u32()))) }
-        for index in current.indices { current[index] = try Exchange_V1_MdKline(serializedBytes: try bytes()) }
-        minutes = try (0..<Int(try r.u32())).map { _ in try Exchange_V1_MdKline(serializedBytes: try bytes()) }
+        for index in current.indices { current[index] = try Exchange_V1_MdKline(fastSerializedBytes: try bytes()) }
+        minutes = try (0..<Int(try r.u32())).map { _ in try Exchange_V1_MdKline(fastSerializedBytes: try bytes()) }
         if try r.bool() {
             lastTrade = AggregateTrade(
                 id: try r.i64(), price: try r.i64(), quantity: try r.i64(), quoteQuantity: try r.i64(), time: try r.i64(),
                 buyerIsMaker: try r.bool(), takerOrderID: try r.i64(), firstID: try r.i64())
         }
-        if try r.bool() { pendingAgg = try Exchange_V1_MdAggTrade(serializedBytes: try bytes()) }
+        if try r.bool() { pendingAgg = try Exchange_V1_MdAggTrade(fastSerializedBytes: try bytes()) }
         pendingTaker = try r.i64()
         nextAggTradeID = try r.i64()
         for index in klineEmittedAt.indices { klineEmittedAt[index] = try r.i64() }
@@ -236,6 +236,6 @@ extension SymbolAggregates {
         var asks: [PriceQuantity] = []
         for _ in 0..<Int(try r.u32()) { asks.append(PriceQuantity(price: try r.i64(), quantity: try r.i64())) }
         book.load(bids: bids, asks: asks)
-        if try r.bool() { lastTop = try Exchange_V1_MdBookTicker(serializedBytes: try bytes()) }
+        if try r.bool() { lastTop = try Exchange_V1_MdBookTicker(fastSerializedBytes: try bytes()) }
     }
 }
