@@ -197,7 +197,7 @@ struct BenchWSCommand: AsyncParsableCommand {
     static func sleep(until deadline: ContinuousClock.Instant) {
         let left = deadline - ContinuousClock.now
         guard left > .zero else { return }
-        Thread.sleep(forTimeInterval: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+        Thread.sleep(forTimeInterval: left.seconds)
     }
 
     func run() async throws {

@@ -110,7 +110,7 @@ public final class ChannelSubscriber: Sendable {
         let timeout = configuration.connectTimeout
         ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + Int64(timeout.components.attoseconds / 1_000_000_000)))
+            .connectTimeout(TimeAmount(timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(PubSubHandler(subscriber: self))
@@ -165,8 +165,7 @@ public final class ChannelSubscriber: Sendable {
         }
         guard let next else { return }
         logger.warning("notifier Pub/Sub \(why); retrying in \(next.delay)")
-        let ns = Int64(next.delay.components.seconds) * 1_000_000_000 + Int64(next.delay.components.attoseconds / 1_000_000_000)
-        next.loop.scheduleTask(in: .nanoseconds(ns)) { self.connect() }
+        next.loop.scheduleTask(in: TimeAmount(next.delay)) { self.connect() }
     }
 
     /// Writes the SUBSCRIBE/UNSUBSCRIBE commands queued so far, in order.

@@ -43,9 +43,9 @@ public final class SimpleHTTPClient: Sendable {
         let target = try HTTPTarget(url)
         let sslContext = target.tls ? self.sslContext : nil
         if target.tls && sslContext == nil { throw BinanceError(.transport, "TLS is not available") }
-        let timeoutNanos = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let timeoutAmount = TimeAmount(timeout)
         let bootstrap = ClientBootstrap(group: group)
-            .connectTimeout(.nanoseconds(timeoutNanos))
+            .connectTimeout(timeoutAmount)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
@@ -69,7 +69,7 @@ public final class SimpleHTTPClient: Sendable {
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         if let body { head.headers.add(name: "Content-Length", value: "\(body.count)") }
         let requestHead = head
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeoutNanos)) {
+        let timer = channel.eventLoop.scheduleTask(in: timeoutAmount) {
             promise.fail(BinanceError(.timeout, "\(method) \(target.pathAndQuery) timed out"))
             channel.close(promise: nil)
         }

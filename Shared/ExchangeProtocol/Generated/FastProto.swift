@@ -110,11 +110,17 @@ public struct ProtoWriter {
     }
 
     @inline(__always)
-    mutating func raw(_ source: UnsafeRawBufferPointer) {
-        varint(UInt64(source.count))
+    mutating func append(_ source: UnsafeRawBufferPointer) {
         ensure(source.count)
         if let from = source.baseAddress { UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: source.count) }
         count += source.count
+    }
+
+    /// A length-delimited field's length and bytes.
+    @inline(__always)
+    mutating func raw(_ source: UnsafeRawBufferPointer) {
+        varint(UInt64(source.count))
+        append(source)
     }
 
     mutating func string(_ value: String) {
@@ -152,12 +158,7 @@ public struct ProtoWriter {
 
     /// Fields SwiftProtobuf kept because it did not know them; it writes them last, so do we.
     mutating func unknown(_ fields: UnknownStorage) {
-        if fields.data.isEmpty { return }
-        fields.data.withUnsafeBytes { source in
-            ensure(source.count)
-            if let from = source.baseAddress { UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: source.count) }
-            count += source.count
-        }
+        if !fields.data.isEmpty { fields.data.withUnsafeBytes { append($0) } }
     }
 }
 

@@ -260,7 +260,6 @@ final class RedisStreamsConsumer: EventConsumer {
     /// The records of an `XREAD` entry, `[id, [k, key, v, value, t, ms]]` (one record) or
     /// `[id, [n, count, b, batch, t, ms]]` (a packed batch ending at the id's offset), from offset
     /// `position` on, until `records` holds `limit`. Returns how many records the entry holds.
-    @discardableResult
     private static func records(
         from entry: RedisReply, partition: TopicPartition, at position: Int64, limit: Int, into records: inout [ConsumedRecord]
     ) throws -> Int {

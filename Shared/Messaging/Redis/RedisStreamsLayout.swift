@@ -10,7 +10,10 @@ import ExchangeProtocol
 /// exclusive `XREAD` id `0-N`: it returns the entry holding offset N first, whose records before N
 /// the reader skips. Offsets stay dense, so `endOffsets` is the newest id's sequence number.
 enum RedisStreamsLayout {
-    /// The most records one entry packs (the producer splits longer runs).
+    /// The most records one entry packs (the producer splits longer runs). A reader whose position
+    /// falls inside an entry receives (and skips) the whole entry, and `XREAD COUNT` counts
+    /// entries, so unbounded entries made a reader copy many times the records it used; see
+    /// `RedisStreamsConsumer.poll`.
     static let maxRecordsPerEntry = 128
 
     static func streamKey(_ partition: TopicPartition) -> String {

@@ -20,10 +20,6 @@ final class RedisStreamsProducer: EventProducer {
     private let queue = RedisLocked<(waiting: [Waiting], draining: Bool)>(([], false))
     /// Records per script call: bounds the size of one command (and of one atomic append).
     static let chunkSize = 1_000
-    /// Records per packed stream entry. A reader whose position falls inside an entry receives
-    /// (and skips) the whole entry, and `XREAD COUNT` counts entries, so unbounded entries made a
-    /// reader copy many times the records it used; see `RedisStreamsConsumer.poll`.
-    static let maxRecordsPerEntry = RedisStreamsLayout.maxRecordsPerEntry
     /// KEYS: one stream per entry; ARGV: the time, then per entry its record count n and either
     /// (n = 1) the record's key and value, appended as `XADD key 0-* k <key> v <value> t <ms>`, or
     /// (n > 1) the records packed (`RedisStreamsLayout.packBatch`), appended as one entry
@@ -150,7 +146,7 @@ final class RedisStreamsProducer: EventProducer {
             var entryOf: [TopicPartition: Int] = [:]
             var entries: [(partition: TopicPartition, records: [Int])] = []
             for index in start..<end {
-                if let entry = entryOf[partitions[index]], entries[entry].records.count < Self.maxRecordsPerEntry {
+                if let entry = entryOf[partitions[index]], entries[entry].records.count < RedisStreamsLayout.maxRecordsPerEntry {
                     entries[entry].records.append(index)
                 } else {
                     entryOf[partitions[index]] = entries.count
