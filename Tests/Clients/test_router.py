@@ -187,7 +187,11 @@ def test_partial_fill_between_two_users_moves_balances_exactly(demo):
     assert buy["status"] == "FILLED" and buy["executedQty"] == "0.00100000"
     fill = buy["fills"][0]
     assert (fill["price"], fill["qty"]) == ("30000.00000000", "0.00100000")
-    queried = maker.get_order(symbol=SYMBOL, orderId=sell["orderId"])
+    # The taker's answer comes from matching; the maker's order as queried is the ledger's
+    # projection, written when the ledger applies matching's report a moment later.
+    queried = wait_for(lambda: (lambda o: o if o["executedQty"] != "0.00000000" else None)(
+        maker.get_order(symbol=SYMBOL, orderId=sell["orderId"])), timeout=5)
+    assert queried, "the fill never reached the maker's order"
     assert queried["status"] == "PARTIALLY_FILLED" and queried["executedQty"] == "0.00100000"
     assert any(o["orderId"] == sell["orderId"] for o in maker.get_open_orders(symbol=SYMBOL))
     after_taker = wait_for(lambda: (lambda b: b if b["BTC"][0] != before_taker["BTC"][0] else None)(balances(taker)), timeout=5)
