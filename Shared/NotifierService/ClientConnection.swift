@@ -110,6 +110,30 @@ public final class ClientConnection: Sendable {
         send(frame: combined ? combinedFrame() : raw)
     }
 
+    /// On the connection's event loop (`LoopOutbound`'s broadcast): queues a market payload's
+    /// frame in the connection's current format. True when the caller must `drain` it (it was
+    /// not waiting for a drain already); a full queue closes the connection as a slow consumer.
+    func queueOnLoop(raw: ByteBuffer, combined combinedFrame: () -> ByteBuffer) -> Bool {
+        enum Outcome { case queued, drain, overflow, closed }
+        let outcome = state.withLock { s -> Outcome in
+            guard s.closing == nil else { return .closed }
+            guard s.pending.count + s.inFlight < capacity else { return .overflow }
+            s.pending.append(s.combined ? combinedFrame() : raw)
+            guard !s.drainScheduled else { return .queued }
+            s.drainScheduled = true
+            return .drain
+        }
+        switch outcome {
+        case .drain: return true
+        case .overflow: close(.slowConsumer)
+        case .queued, .closed: break
+        }
+        return false
+    }
+
+    /// The loop that writes this connection's frames (nil until `attach`).
+    var outbound: LoopOutbound? { state.withLock { $0.outbound } }
+
     /// Sends frames from now on onto `channel`'s event loop, where whatever is queued when the
     /// loop gets to it goes out as one batch with one flush (`LoopOutbound`: one task per loop
     /// for all its connections, no task wake-up per frame). Frames handed to the channel count

@@ -23,7 +23,7 @@ public final class NotifierHub: Sendable {
     }
 
     struct State {
-        var market: [MarketStream: [Int: ClientConnection]] = [:]
+        var market: [MarketStream: StreamSubscribers] = [:]
         var users: [UInt64: [String: UserSink]] = [:]
         var channelRefs: [String: Int] = [:]
         var slowWindows: [String: DepthDiffWindow] = [:]
@@ -103,7 +103,7 @@ public final class NotifierHub: Sendable {
         state.withLock { s in
             for stream in streams {
                 let isNew = s.market[stream] == nil
-                s.market[stream, default: [:]][connection.id] = connection
+                s.market[stream, default: StreamSubscribers()].insert(connection)
                 guard isNew else { continue }
                 for channel in stream.channels(allSymbols: allSymbols) {
                     s.channelRefs[channel, default: 0] += 1
@@ -133,7 +133,7 @@ public final class NotifierHub: Sendable {
         var channels: [String] = []
         state.withLock { s in
             for stream in streams {
-                guard var subscribers = s.market[stream], subscribers.removeValue(forKey: connection.id) != nil else { continue }
+                guard var subscribers = s.market[stream], subscribers.remove(connection) else { continue }
                 if !subscribers.isEmpty {
                     s.market[stream] = subscribers
                     continue
@@ -245,20 +245,28 @@ public final class NotifierHub: Sendable {
         }
     }
 
-    /// Sends `data` to every subscriber of `stream`: rendered and framed once, one shared frame
-    /// for all raw subscribers and (built at most once) one for all combined ones.
+    /// Sends `data` to every subscriber of `stream`: rendered once, framed once per event loop
+    /// (one frame for all of a loop's raw subscribers and, built at most once, one for its
+    /// combined ones), handed to each loop as one broadcast that the loop queues on its own
+    /// connections.
     private static func fanOut(_ s: inout State, _ stream: MarketStream, _ data: @autoclosure () -> String) {
         guard let subscribers = s.market[stream], !subscribers.isEmpty else { return }
         let text = data()
-        let raw = ByteBuffer(webSocketText: text)
-        var combined: ByteBuffer?
-        for c in subscribers.values {
-            c.send(raw: raw) {
-                if let combined { return combined }
-                let made = ByteBuffer(webSocketText: MarketPayloads.combined(stream: stream.name, data: text))
-                combined = made
-                return made
+        for group in subscribers.groups {
+            let raw = ByteBuffer(webSocketText: text)
+            guard let outbound = group.outbound else {
+                var combined: ByteBuffer?
+                for c in group.connections {
+                    c.send(raw: raw) {
+                        if let combined { return combined }
+                        let made = ByteBuffer(webSocketText: MarketPayloads.combined(stream: stream.name, data: text))
+                        combined = made
+                        return made
+                    }
+                }
+                continue
             }
+            outbound.broadcast(LoopOutbound.Broadcast(frame: raw, text: text, stream: stream, connections: group.connections))
         }
     }
 
@@ -375,5 +383,45 @@ public final class NotifierHub: Sendable {
                 Self.fanOut(&s, .allMiniTickers, MarketPayloads.miniTickerArray(tickers))
             }
         }
+    }
+}
+
+/// One market stream's subscribers: by id, and grouped by the event loop that writes them, so a
+/// message costs one hand-off per loop (`LoopOutbound.broadcast`), not one per connection.
+struct StreamSubscribers {
+    struct Group {
+        /// nil: connections not attached to a channel (frames wait in their queue until they are).
+        let outbound: LoopOutbound?
+        /// In no particular order (removal swaps the last one in).
+        var connections: [ClientConnection]
+    }
+
+    private var ids: Set<Int> = []
+    private(set) var groups: [Group] = []
+
+    var count: Int { ids.count }
+    var isEmpty: Bool { ids.isEmpty }
+
+    mutating func insert(_ connection: ClientConnection) {
+        guard ids.insert(connection.id).inserted else { return }
+        let outbound = connection.outbound
+        if let i = groups.firstIndex(where: { $0.outbound === outbound }) {
+            groups[i].connections.append(connection)
+        } else {
+            groups.append(Group(outbound: outbound, connections: [connection]))
+        }
+    }
+
+    /// Removes `connection`; false when it was not subscribed.
+    mutating func remove(_ connection: ClientConnection) -> Bool {
+        guard ids.remove(connection.id) != nil else { return false }
+        for g in groups.indices {
+            guard let j = groups[g].connections.firstIndex(where: { $0 === connection }) else { continue }
+            groups[g].connections.swapAt(j, groups[g].connections.count - 1)
+            groups[g].connections.removeLast()
+            if groups[g].connections.isEmpty { groups.remove(at: g) }
+            break
+        }
+        return true
     }
 }

@@ -28,7 +28,7 @@ struct NotifierHarness: Sendable {
     /// Runs `body` against `instances` notifiers; shuts them down gracefully afterwards.
     static func with(
         instances: Int = 1, limits: ConnectionLimits = ConnectionLimits(), masterKey: MasterKey? = nil,
-        symbols: [String] = ["BTCUSDT", "ETHBTC"], listenKeyCheckInterval: Duration = .seconds(30),
+        symbols: [String] = ["BTCUSDT", "ETHBTC"], listenKeyCheckInterval: Duration = .seconds(30), eventLoops: Int? = nil,
         _ body: @Sendable (NotifierHarness) async throws -> Void
     ) async throws {
         let redis = try await RedisTestServer.start()
@@ -41,7 +41,7 @@ struct NotifierHarness: Sendable {
             servers.append(NotifierServer(
                 configuration: NotifierConfiguration(
                     host: "127.0.0.1", port: 0, redis: redis.configuration, limits: limits, masterKey: masterKey,
-                    symbols: symbols, listenKeyCheckInterval: listenKeyCheckInterval,
+                    symbols: symbols, listenKeyCheckInterval: listenKeyCheckInterval, eventLoops: eventLoops,
                     onListening: { port in ports.withLock { $0[i] = port } }),
                 logger: logger))
         }
@@ -188,6 +188,51 @@ struct NotifierServiceTests {
                 #expect(h.servers[0].hub.channelReferences["md.trades.BTCUSDT"] == nil)
             }
         }
+    }
+
+    @Test("fan-out over 4 event loops: every client gets every trade once, in order, raw or combined, also after switching")
+    func fanOutAcrossEventLoops() async throws {
+        try await NotifierHarness.with(eventLoops: 4) { h in
+            // 12 connections land on the server's 4 loops; every third one is combined.
+            let paths = (0..<12).map { $0 % 3 == 0 ? "/stream?streams=btcusdt@trade" : "/ws/btcusdt@trade" }
+            try await Self.withClients(paths.map { h.url($0) }) { clients in
+                try await h.waitStream(.trade(symbol: "BTCUSDT"), clients.count)
+                try await h.waitSubscribers("md.trades.BTCUSDT", 1)
+                for id in 1...100 { try await h.publish("md.trades.BTCUSDT", Samples.trade(Int64(id))) }
+                let raw = await clients[1].wait(for: 100)
+                #expect(raw.count == 100)
+                // Client 2 (raw) switches to combined; nothing is lost or reordered around the switch.
+                clients[2].send(#"{"method":"SET_PROPERTY","params":["combined",true],"id":1}"#)
+                #expect(await clients[2].wait(for: 101).last == #"{"result":null,"id":1}"#)
+                for id in 101...150 { try await h.publish("md.trades.BTCUSDT", Samples.trade(Int64(id))) }
+                let all = await clients[1].wait(for: 150)
+                #expect(all.count == 150)
+                #expect(all.map { Self.tradeID($0) } == Array(1...150))
+                for (i, c) in clients.enumerated() {
+                    var got = await c.wait(for: i == 2 ? 151 : 150)
+                    if i == 2 {
+                        got.removeAll { $0 == #"{"result":null,"id":1}"# }
+                        #expect(got == Array(all[0..<100]) + all[100...].map { #"{"stream":"btcusdt@trade","data":"# + $0 + "}" })
+                    } else if i % 3 == 0 {
+                        #expect(got == all.map { #"{"stream":"btcusdt@trade","data":"# + $0 + "}" })
+                    } else {
+                        #expect(got == all)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connects to every url (nested), runs `body` with all the clients, closes them after it.
+    static func withClients(_ urls: [String], _ connected: [WSTestClient] = [], _ body: @Sendable ([WSTestClient]) async throws -> Void) async throws {
+        guard let first = urls.first else { return try await body(connected) }
+        try await WSTestClient.with(first) { c in try await withClients(Array(urls.dropFirst()), connected + [c], body) }
+    }
+
+    /// The `t` of a raw trade payload.
+    static func tradeID(_ payload: String) -> Int? {
+        guard let range = payload.range(of: #""t":"#) else { return nil }
+        return Int(payload[range.upperBound...].prefix { $0.isNumber })
     }
 
     @Test("two instances: clients on either get identical payloads; one Redis subscription per instance")
