@@ -133,15 +133,8 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
 
     /// The value of `exchange_consumer_records` on the service's /metrics, nil while it does not answer.
     static func appliedRecords(port: Int) async -> Int? {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics") else { return nil }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 1
-        guard let (data, _) = try? await URLSession.shared.data(for: request) else { return nil }
-        var total = 0
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("exchange_consumer_records") {
-            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { total += Int(value) }
-        }
-        return total
+        guard let samples = await AdminMetrics.samples(port: port) else { return nil }
+        return samples.filter { $0.series.hasPrefix("exchange_consumer_records") }.reduce(0) { $0 + Int($1.value) }
     }
 
     /// Funded orders and cancels on `symbols` books: 70% GTC and 10% IOC limits near the middle

@@ -209,11 +209,12 @@ struct BenchWSCommand: AsyncParsableCommand {
 
         let redis = try await PrivateRedis.start()
         let wsPort = try LoopbackPort.free()
+        let adminPort = try LoopbackPort.free()
         let binDir = self.binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ws-notifier-\(wsPort).log").path
         let pid = try Spawn.launch(
             executable: "\(binDir)/notifier",
-            arguments: ["--redis", redis.url, "--event-log", redis.url, "--admin-port", "0", "--ws-port", String(wsPort),
+            arguments: ["--redis", redis.url, "--event-log", redis.url, "--admin-port", String(adminPort), "--ws-port", String(wsPort),
                         "--log-level", "warning", "--max-connections-per-ip", String(clients * 2 + 100),
                         "--outbound-buffer", "100000", "--data-dir", FileManager.default.temporaryDirectory.path]
                 + (serverLoops.map { ["--event-loops", String($0)] } ?? []),
@@ -324,11 +325,16 @@ struct BenchWSCommand: AsyncParsableCommand {
                 settled = now
             }
             let final = recorder.totals()
+            // Connections the notifier closed during the run, by reason (before the clients close theirs).
+            var disconnects: [String: Int] = [:]
+            for sample in await AdminMetrics.samples(port: adminPort) ?? [] where sample.series.hasPrefix("exchange_notifier_disconnects") {
+                disconnects[AdminMetrics.label("reason", of: sample.series) ?? "?", default: 0] += Int(sample.value)
+            }
             group.cancelAll()
-            return (connectSeconds, expectedLatency, total, latencyTotals, throughput, final)
+            return (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects)
         }
         await fleet.close()
-        let (connectSeconds, expectedLatency, total, latencyTotals, throughput, final) = measured
+        let (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects) = measured
         let h = latencyTotals.latency
         let result: [String: Any] = [
             "clients": clients, "connected": connected.value.load(ordering: .relaxed), "connect_seconds": connectSeconds,
@@ -348,6 +354,8 @@ struct BenchWSCommand: AsyncParsableCommand {
                 "out_of_order": final.outOfOrder, "malformed": final.malformed,
                 // Published but not received by the end (after waiting until 5 s passed without progress).
                 "undelivered": (expectedLatency - final.latencyMessages) + (throughput.expected - final.throughputMessages),
+                // From the notifier's /metrics (exchange_notifier_disconnects) at the end, before the clients close.
+                "server_disconnects_by_reason": disconnects,
             ] as [String: Any],
             "setup": "notifier binary (child process) + private redis-server on loopback; \(client.rawValue) clients in this process; one machine",
         ]

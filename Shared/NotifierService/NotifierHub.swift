@@ -43,7 +43,6 @@ public final class NotifierHub: Sendable {
     let snapshotRequests: AsyncStream<String>
     private let snapshotContinuation: AsyncStream<String>.Continuation
     let logger: Logger
-    private let delivered = Counter(label: "exchange.notifier.frames.sent")
 
     public init(subscriber: ChannelSubscriber, allSymbols: [String], logger: Logger) {
         self.subscriber = subscriber
