@@ -54,6 +54,7 @@ struct EventString: Equatable {
         let tag = high >> 56
         if tag == Self.tableTag { return table[Int(low)] }
         if tag == 0 { return "" }
+        if self == .noRejectReason { return "NONE" }  // on every report: a literal, nothing to decode
         let count = Int(tag)
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
             for index in 0..<count {
