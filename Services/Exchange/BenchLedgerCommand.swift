@@ -80,7 +80,7 @@ struct LedgerBenchWorkload {
     /// Setup commands the ledger refused (must be 0: the totals per asset must fit in Int64).
     var setupRejections = 0
     private var ledgerEvents: [LedgerEvent] = []
-    private var bookEvents: [MatchingEvent] = []
+    private var bookEvents = MatchingEvents()
 
     init(users: Int, seed: UInt64, emitsPostings: Bool) {
         self.users = users

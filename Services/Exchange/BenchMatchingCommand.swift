@@ -115,7 +115,7 @@ struct BenchWorkload {
     var openIndex: [UInt64: Int] = [:]
     var info: [UInt64: (side: Side, userID: UInt64, quantity: Int64)] = [:]
     var shadow: [FastBook]
-    var events: [MatchingEvent] = []
+    var events = MatchingEvents()
     /// Trades and rejections the shadow books produced for the timed commands (the replay is identical).
     var timedTrades = 0
     var timedRejections = 0
@@ -229,7 +229,7 @@ struct BenchWorkload {
     /// Replays prefill (untimed) then the timed commands on fresh books.
     func measure() -> [String: Any] {
         var books = Array(repeating: FastBook(rules: Self.rules), count: spec.books)
-        var events: [MatchingEvent] = []
+        var events = MatchingEvents()
         events.reserveCapacity(1_024)
         for record in prefill {
             events.removeAll(keepingCapacity: true)

@@ -10,7 +10,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     /// Books by symbol (the service keeps one processor per input partition: that partition's symbols).
     public internal(set) var books: [String: Book] = [:]
     /// Reused between commands so the hot path does not allocate an event array per command.
-    private var scratch: [MatchingEvent] = []
+    private var scratch = MatchingEvents()
     /// The operator's symbols (configuration, not state): a book's assets and self-trade
     /// prevention settings. nil accepts any symbol with the assets its funded order names and
     /// Binance's default settings (tests, benchmarks).
@@ -226,7 +226,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
 
     /// Reports, trades and rejections in the book's order, keyed by symbol, then one `BookDelta`
     /// with every level the command changed (final quantity per level, update ids first..last).
-    private func outputs(for events: [MatchingEvent], rules: SymbolRules, input: Exchange_V1_Envelope) -> [ProcessorOutput] {
+    private func outputs(for events: MatchingEvents, rules: SymbolRules, input: Exchange_V1_Envelope) -> [ProcessorOutput] {
         let symbol = rules.symbol
         var outputs: [ProcessorOutput] = []
         var delta = Exchange_V1_BookDelta()

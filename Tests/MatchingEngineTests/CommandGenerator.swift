@@ -43,6 +43,9 @@ struct CommandGenerator {
                                allowedSelfTradePrevention: [.none, .expireTaker, .expireBoth, .decrement])
         case 2:
             return SymbolRules(symbol: "ETHBTC", baseAsset: "ETH", quoteAsset: "BTC", defaultSelfTradePrevention: .decrement)
+        case 3:
+            // A base asset longer than 15 bytes: its commission asset goes through the string table.
+            return SymbolRules(symbol: "LONGNAMEDASSETXYZUSDT", baseAsset: "LONGNAMEDASSETXYZ", quoteAsset: "USDT")
         default:
             return SymbolRules(symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT")
         }
@@ -97,7 +100,8 @@ struct CommandGenerator {
         }
         if rng.chance(25) { return "" }
         defer { nextClientSerial += 1 }
-        return "c\(nextClientSerial)"
+        // Every fifth one longer than 15 bytes: `MatchingEvents` keeps those in its string table.
+        return nextClientSerial % 5 == 0 ? "client-order-id-\(nextClientSerial)" : "c\(nextClientSerial)"
     }
 
     mutating func stp() -> SelfTradePreventionMode? {

@@ -103,17 +103,18 @@ struct MutantBook: OrderBookEngine {
     func stateHash() -> UInt64 { inner.stateHash() }
     func snapshot() -> [UInt8] { inner.snapshot() }
 
-    mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent]) {
-        let start = events.count
-        inner.apply(command, into: &events)
-        for i in start..<events.count {
-            if case .levelChanged(let side, let price, let quantity, let updateID) = events[i] {
+    mutating func apply(_ command: MatchingCommand, into events: inout MatchingEvents) {
+        var own: [MatchingEvent] = []
+        inner.apply(command, into: &own)
+        for i in own.indices {
+            if case .levelChanged(let side, let price, let quantity, let updateID) = own[i] {
                 levelChanges += 1
                 if levelChanges == 500 {
-                    events[i] = .levelChanged(side: side, price: price, quantity: quantity + 1, updateID: updateID)
+                    own[i] = .levelChanged(side: side, price: price, quantity: quantity + 1, updateID: updateID)
                 }
             }
         }
+        events.append(contentsOf: own)
     }
 }
 
@@ -132,5 +133,5 @@ struct HashMutantBook: OrderBookEngine {
     }
     func stateHash() -> UInt64 { inner.openOrderCount > 20 ? inner.stateHash() ^ 1 : inner.stateHash() }
     func snapshot() -> [UInt8] { inner.snapshot() }
-    mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent]) { inner.apply(command, into: &events) }
+    mutating func apply(_ command: MatchingCommand, into events: inout MatchingEvents) { inner.apply(command, into: &events) }
 }

@@ -35,6 +35,7 @@ public struct OrderRequest: Sendable, Equatable {
     /// Transaction time of this command (from the input record).
     public var time: Int64
 
+    @inlinable
     public init(
         orderID: UInt64, userID: UInt64, clientOrderID: String = "", side: Side, type: OrderType,
         timeInForce: TimeInForce = .gtc, price: Int64 = 0, quantity: Int64 = 0, quoteOrderQty: Int64 = 0,
@@ -73,6 +74,7 @@ public struct CancelRequest: Sendable, Equatable {
     public var cancelRestrictions: CancelRestrictions?
     public var time: Int64
 
+    @inlinable
     public init(
         userID: UInt64, orderID: UInt64 = 0, origClientOrderID: String = "", newClientOrderID: String = "",
         cancelRestrictions: CancelRestrictions? = nil, time: Int64
@@ -95,6 +97,7 @@ public struct AmendRequest: Sendable, Equatable {
     public var newQuantity: Int64
     public var time: Int64
 
+    @inlinable
     public init(userID: UInt64, orderID: UInt64 = 0, origClientOrderID: String = "", newClientOrderID: String = "", newQuantity: Int64, time: Int64) {
         self.userID = userID
         self.orderID = orderID
@@ -111,6 +114,7 @@ public struct CancelReplaceRequest: Sendable, Equatable {
     public var cancel: CancelRequest
     public var place: OrderRequest
 
+    @inlinable
     public init(mode: CancelReplaceMode, cancel: CancelRequest, place: OrderRequest) {
         self.mode = mode
         self.cancel = cancel

@@ -8,7 +8,7 @@ public protocol OrderBookEngine: Sendable {
     var rules: SymbolRules { get }
     /// Applies one command, appending what happened to `events` (which the caller reuses, so the
     /// hot path allocates nothing). A rejected command appends one `.rejected` and changes nothing.
-    mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent])
+    mutating func apply(_ command: MatchingCommand, into events: inout MatchingEvents)
     /// Last trade price (0 before the first trade): what stop orders trigger on.
     var lastTradePrice: Int64 { get }
     /// The id of the newest book change (`levelChanged.updateID`).

@@ -21,14 +21,17 @@ extension FastBook {
 
     /// Matches the taker in pool slot `taker` (taken but not registered; its NEW report already
     /// emitted), then rests it or expires what is left and frees the slot. The taker is worked on
-    /// in place: no copy of the order per command. `clientOrderID` is the taker's.
-    mutating func execute(_ taker: Int32, clientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
+    /// in place: no copy of the order per command. `clientOrderID` is the taker's, `code` the same
+    /// as `events` holds it.
+    mutating func execute(
+        _ taker: Int32, clientOrderID: String, code: EventString, time: Int64, into events: inout MatchingEvents
+    ) {
         // The pool cannot move while matching: only `takeSlot` grows it, and nothing here takes one.
         let t = pool + Int(taker)
         let opposite = t.pointee.side.opposite
         if t.pointee.isLimitPriced && t.pointee.type != .limitMaker && t.pointee.timeInForce == .fok && fillable(t.pointee) < t.pointee.quantity {
             t.pointee.status = .expired
-            events.append(.report(report(t.pointee, .expired, .expired, time: time, clientOrderID: clientOrderID)))
+            events.appendReport(report(t.pointee, .expired, .expired, time: time, clientOrderID: code))
             freeSlot(taker)
             return
         }
@@ -50,7 +53,7 @@ extension FastBook {
                 case .expireBoth:
                     expireMaker(makerSlot, p: p, time: time, into: &events)
                     emitLevel(side: opposite, price: price, into: &events)
-                    expireTaker(t, clientOrderID: clientOrderID, p: p, price: price, time: time, into: &events)
+                    expireTaker(t, clientOrderID: code, p: p, price: price, time: time, into: &events)
                     expiredInMatch = true
                     break matching
                 case .decrement:
@@ -64,30 +67,31 @@ extension FastBook {
                     addToLevelTotal(side: opposite, level: levelSlot, newVisible - oldVisible)
                     let makerDone = pool[m].remaining == 0
                     if makerDone { pool[m].status = .expiredInMatch }
+                    let makerCode = clientCode(makerSlot, &events)
                     var makerReport = report(
                         pool[m], makerDone ? .expired : .tradePrevention, pool[m].status, time: time,
-                        clientOrderID: clientID(makerSlot))
+                        clientOrderID: makerCode)
                     makerReport.isMaker = true
                     makerReport.preventedMatchID = p
                     makerReport.lastPreventedQuantity = d
-                    events.append(.report(makerReport))
+                    events.appendReport(makerReport)
                     if makerDone { removeResting(makerSlot) }
                     if !t.pointee.isQuoteOrder { t.pointee.remaining -= d }
                     t.pointee.preventedQty += d
                     let takerDone = takerLeft - d == 0
                     if takerDone { t.pointee.status = .expiredInMatch }
                     var takerReport = report(
-                        t.pointee, takerDone ? .expired : .tradePrevention, t.pointee.status, time: time, clientOrderID: clientOrderID)
+                        t.pointee, takerDone ? .expired : .tradePrevention, t.pointee.status, time: time, clientOrderID: code)
                     takerReport.preventedMatchID = p
                     takerReport.lastPreventedQuantity = d
-                    events.append(.report(takerReport))
+                    events.appendReport(takerReport)
                     emitLevel(side: opposite, price: price, into: &events)
                     if takerDone {
                         expiredInMatch = true
                         break matching
                     }
                 default:  // .expireTaker (.none never gets here)
-                    expireTaker(t, clientOrderID: clientOrderID, p: p, price: price, time: time, into: &events)
+                    expireTaker(t, clientOrderID: code, p: p, price: price, time: time, into: &events)
                     expiredInMatch = true
                     break matching
                 }
@@ -102,7 +106,7 @@ extension FastBook {
             }
             if q <= 0 { break }
             trade(
-                t, clientOrderID: clientOrderID, makerSlot: makerSlot, level: levelSlot, price: price, quantity: q,
+                t, clientOrderID: code, makerSlot: makerSlot, level: levelSlot, price: price, quantity: q,
                 time: time, into: &events)
             if t.pointee.isQuoteOrder ? t.pointee.status == .filled : t.pointee.remaining == 0 { break }
         }
@@ -118,7 +122,7 @@ extension FastBook {
             emitLevel(side: t.pointee.side, price: t.pointee.price, quantity: total, into: &events)
         } else {
             t.pointee.status = .expired
-            events.append(.report(report(t.pointee, .expired, .expired, time: time, clientOrderID: clientOrderID)))
+            events.appendReport(report(t.pointee, .expired, .expired, time: time, clientOrderID: code))
             freeSlot(taker)
         }
     }
@@ -126,8 +130,8 @@ extension FastBook {
     /// One fill of `quantity` at `price` against the maker at the head of the best level.
     @inline(__always)
     mutating func trade(
-        _ t: UnsafeMutablePointer<FastBookOrder>, clientOrderID: String, makerSlot: Int32, level: Int32, price: Int64,
-        quantity q: Int64, time: Int64, into events: inout [MatchingEvent]
+        _ t: UnsafeMutablePointer<FastBookOrder>, clientOrderID: EventString, makerSlot: Int32, level: Int32, price: Int64,
+        quantity q: Int64, time: Int64, into events: inout MatchingEvents
     ) {
         let m = Int(makerSlot)
         let makerSide = t.pointee.side.opposite
@@ -156,22 +160,25 @@ extension FastBook {
         let sellerCommission = fastBookMulDiv(quote, takerBuys ? makerRate : t.pointee.takerRate, Self.one)
         let makerOrderID = pool[m].orderID
         let makerUserID = pool[m].userID
-        events.append(.trade(TradeEvent(
+        events.appendTrade(TradeEvent(
             tradeID: lastTradeID, price: price, quantity: q, quoteQuantity: quote,
             buyerOrderID: takerBuys ? t.pointee.orderID : makerOrderID, sellerOrderID: takerBuys ? makerOrderID : t.pointee.orderID,
             buyerUserID: takerBuys ? t.pointee.userID : makerUserID, sellerUserID: takerBuys ? makerUserID : t.pointee.userID,
             buyerIsMaker: !takerBuys, buyerCommission: buyerCommission, sellerCommission: sellerCommission,
-            time: time)))
+            time: time))
 
         // The received asset: base for the buyer, quote for the seller.
-        events.append(.report(report(
-            pool[m], .trade, pool[m].status, time: time, clientOrderID: clientID(makerSlot), isMaker: true, lastExecutedQty: q, lastPrice: price,
-            lastQuoteQty: quote, commission: takerBuys ? sellerCommission : buyerCommission,
-            commissionAsset: takerBuys ? rules.quoteAsset : rules.baseAsset, tradeID: lastTradeID)))
-        events.append(.report(report(
-            t.pointee, .trade, t.pointee.status, time: time, clientOrderID: clientOrderID, lastExecutedQty: q, lastPrice: price, lastQuoteQty: quote,
-            commission: takerBuys ? buyerCommission : sellerCommission,
-            commissionAsset: takerBuys ? rules.baseAsset : rules.quoteAsset, tradeID: lastTradeID)))
+        let makerCode = clientCode(makerSlot, &events)
+        let makerAsset = assetCode(buyer: !takerBuys, &events)
+        let takerAsset = assetCode(buyer: takerBuys, &events)
+        events.appendReport(report(
+            pool[m], .trade, pool[m].status, time: time, clientOrderID: makerCode, isMaker: true, lastExecutedQty: q,
+            lastPrice: price, lastQuoteQty: quote, commission: takerBuys ? sellerCommission : buyerCommission,
+            commissionAsset: makerAsset, tradeID: lastTradeID))
+        events.appendReport(report(
+            t.pointee, .trade, t.pointee.status, time: time, clientOrderID: clientOrderID, lastExecutedQty: q,
+            lastPrice: price, lastQuoteQty: quote, commission: takerBuys ? buyerCommission : sellerCommission,
+            commissionAsset: takerAsset, tradeID: lastTradeID))
 
         var total = withSide(makerSide) { s in
             s.levels[Int(level)].total -= q
@@ -191,24 +198,25 @@ extension FastBook {
     }
 
     /// STP: the resting maker expires in match (report, then removal; the caller emits the level).
-    mutating func expireMaker(_ slot: Int32, p: Int64, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func expireMaker(_ slot: Int32, p: Int64, time: Int64, into events: inout MatchingEvents) {
         let m = Int(slot)
         let left = pool[m].remaining
         pool[m].preventedQty += left
         pool[m].remaining = 0
         pool[m].status = .expiredInMatch
-        var r = report(pool[m], .expired, .expiredInMatch, time: time, clientOrderID: clientID(slot))
+        let code = clientCode(slot, &events)
+        var r = report(pool[m], .expired, .expiredInMatch, time: time, clientOrderID: code)
         r.isMaker = true
         r.preventedMatchID = p
         r.lastPreventedQuantity = left
-        events.append(.report(r))
+        events.appendReport(r)
         removeResting(slot)
     }
 
     /// STP: the taker expires in match with its whole remainder prevented.
     func expireTaker(
-        _ t: UnsafeMutablePointer<FastBookOrder>, clientOrderID: String, p: Int64, price: Int64, time: Int64,
-        into events: inout [MatchingEvent]
+        _ t: UnsafeMutablePointer<FastBookOrder>, clientOrderID: EventString, p: Int64, price: Int64, time: Int64,
+        into events: inout MatchingEvents
     ) {
         let left = Self.takerRemaining(t.pointee, price: price)
         t.pointee.preventedQty += left
@@ -217,7 +225,7 @@ extension FastBook {
         var r = report(t.pointee, .expired, .expiredInMatch, time: time, clientOrderID: clientOrderID)
         r.preventedMatchID = p
         r.lastPreventedQuantity = left
-        events.append(.report(r))
+        events.appendReport(r)
     }
 
     /// FOK: quantity available to this taker within its limit (same-user makers excluded unless
@@ -260,7 +268,7 @@ extension FastBook {
     }
 
     /// Runs triggered stops as takers at `time`, re-checking after each that traded (cascade).
-    mutating func runTriggeredStops(time: Int64, into events: inout [MatchingEvent]) {
+    mutating func runTriggeredStops(time: Int64, into events: inout MatchingEvents) {
         scratch.removeAll(keepingCapacity: true)
         collectTriggeredStops()
         var k = 0
@@ -269,13 +277,14 @@ extension FastBook {
             k += 1
             // Out of the indexes while it matches (re-registered if it rests); the slot is kept.
             let clientOrderID = clientID(slot)
+            let code = events.string(clientOrderID)
             unregister(slot)
             pool[Int(slot)].working = true
             pool[Int(slot)].workingTime = time
             pool[Int(slot)].location = .free
-            events.append(.report(report(pool[Int(slot)], .new, .new, time: time, clientOrderID: clientOrderID)))
+            events.appendReport(report(pool[Int(slot)], .new, .new, time: time, clientOrderID: code))
             tradedInCommand = false
-            execute(slot, clientOrderID: clientOrderID, time: time, into: &events)
+            execute(slot, clientOrderID: clientOrderID, code: code, time: time, into: &events)
             if tradedInCommand && stopCount > 0 { collectTriggeredStops() }
         }
         tradedInCommand = false

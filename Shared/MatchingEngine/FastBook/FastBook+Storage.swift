@@ -199,7 +199,7 @@ extension FastBook {
     }
 
     /// Emits `levelChanged` with the level's visible total (0 when gone).
-    mutating func emitLevel(side: Side, price: Int64, into events: inout [MatchingEvent]) {
+    mutating func emitLevel(side: Side, price: Int64, into events: inout MatchingEvents) {
         let quantity: Int64
         if let level = levelSlot(side: side, price: price) {
             quantity = side == .buy ? bids.levels[Int(level)].total : asks.levels[Int(level)].total
@@ -211,9 +211,9 @@ extension FastBook {
 
     /// Emits `levelChanged` with a total the caller already knows.
     @inline(__always)
-    mutating func emitLevel(side: Side, price: Int64, quantity: Int64, into events: inout [MatchingEvent]) {
+    mutating func emitLevel(side: Side, price: Int64, quantity: Int64, into events: inout MatchingEvents) {
         lastUpdateID += 1
-        events.append(.levelChanged(side: side, price: price, quantity: quantity, updateID: lastUpdateID))
+        events.appendLevel(LevelChangeRecord(side: side, price: price, quantity: quantity, updateID: lastUpdateID))
     }
 
     // MARK: - Stops

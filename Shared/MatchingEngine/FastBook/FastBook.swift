@@ -40,6 +40,10 @@ public struct FastBook: OrderBookEngine {
     public internal(set) var lastTradePrice: Int64 = 0
     /// Set when the current command made a trade (stops are checked afterwards).
     var tradedInCommand = false
+    /// `rules.baseAsset`/`quoteAsset` as reports hold them, encoded once (nil when too long to
+    /// be inline: then each report's buffer gets a table entry).
+    let baseAssetCode: EventString?
+    let quoteAssetCode: EventString?
 
     /// An empty book for `rules`.
     public init(rules: SymbolRules) {
@@ -49,6 +53,8 @@ public struct FastBook: OrderBookEngine {
             mask |= 1 << UInt8(index)
         }
         allowedSTPMask = mask
+        baseAssetCode = EventString(inline: rules.baseAsset)
+        quoteAssetCode = EventString(inline: rules.quoteAsset)
         scratch.reserveCapacity(64)
     }
 
@@ -72,12 +78,27 @@ public struct FastBook: OrderBookEngine {
         pool[Int(slot)].hasClientID ? clientIDs[Int(slot)] : ""
     }
 
+    /// The clientOrderID of the order in `slot` as `events` holds it (no work when it has none).
+    @inline(__always)
+    func clientCode(_ slot: Int32, _ events: inout MatchingEvents) -> EventString {
+        pool[Int(slot)].hasClientID ? events.string(clientIDs[Int(slot)]) : .empty
+    }
+
+    /// The commission asset of a fill: base for the buyer, quote for the seller.
+    @inline(__always)
+    func assetCode(buyer: Bool, _ events: inout MatchingEvents) -> EventString {
+        if buyer { return baseAssetCode ?? events.string(rules.baseAsset) }
+        return quoteAssetCode ?? events.string(rules.quoteAsset)
+    }
+
     /// Resting orders plus untriggered stops.
     public var openOrderCount: Int { restingCount + stopCount }
 
     /// Applies one command; see the contract for the exact events.
-    public mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent]) {
+    public mutating func apply(_ command: MatchingCommand, into events: inout MatchingEvents) {
         makeUnique()
+        // The events' storage too: everything below appends without checking.
+        events.makeUnique()
         tradedInCommand = false
         let time: Int64
         switch command {
@@ -103,17 +124,15 @@ public struct FastBook: OrderBookEngine {
 
     // MARK: - Place
 
-    mutating func place(_ r: borrowing OrderRequest, into events: inout [MatchingEvent]) {
+    mutating func place(_ r: borrowing OrderRequest, into events: inout MatchingEvents) {
         let stp = r.selfTradePrevention ?? rules.defaultSelfTradePrevention
         if let rejection = validate(r, stp: stp) {
-            let reason = rejection.reason
-            events.append(.rejected(Rejection(
-                userID: r.userID, orderID: r.orderID, clientOrderID: r.clientOrderID, code: reason.code,
-                message: reason.message)))
+            reject(r.userID, r.orderID, r.clientOrderID, rejection.reason, into: &events)
             return
         }
         // Read once: building a report from `r.clientOrderID` copied the whole request each time.
         let (clientOrderID, time) = (r.clientOrderID, r.time)
+        let code = events.string(clientOrderID)
         // Built straight into its pool slot: the taker matches there and, if it rests, stays.
         let slot = takeSlot()
         let order = pool + Int(slot)
@@ -121,12 +140,12 @@ public struct FastBook: OrderBookEngine {
         if order.pointee.type.isStop {
             order.pointee.working = false
             order.pointee.workingTime = -1
-            events.append(.report(report(order.pointee, .new, .new, time: time, clientOrderID: clientOrderID)))
+            events.appendReport(report(order.pointee, .new, .new, time: time, clientOrderID: code))
             addStop(slot, clientOrderID: clientOrderID)
             return
         }
-        events.append(.report(report(order.pointee, .new, .new, time: time, clientOrderID: clientOrderID)))
-        execute(slot, clientOrderID: clientOrderID, time: time, into: &events)
+        events.appendReport(report(order.pointee, .new, .new, time: time, clientOrderID: code))
+        execute(slot, clientOrderID: clientOrderID, code: code, time: time, into: &events)
     }
 
     /// The contract's validation steps 1-5, in order; nil when the order is acceptable.
@@ -189,7 +208,7 @@ public struct FastBook: OrderBookEngine {
     }
 
     /// Returns whether the order was canceled (false: one `.rejected` was emitted).
-    mutating func cancel(_ c: CancelRequest, into events: inout [MatchingEvent]) -> Bool {
+    mutating func cancel(_ c: CancelRequest, into events: inout MatchingEvents) -> Bool {
         guard let slot = find(userID: c.userID, orderID: c.orderID, clientOrderID: c.origClientOrderID) else {
             reject(c.userID, c.orderID, c.origClientOrderID, BookRejection.unknownOrder, into: &events)
             return false
@@ -207,11 +226,13 @@ public struct FastBook: OrderBookEngine {
     }
 
     /// Emits the CANCELED report (then the level change if it rested) and removes the order.
-    mutating func cancelSlot(_ slot: Int32, newClientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func cancelSlot(_ slot: Int32, newClientOrderID: String, time: Int64, into events: inout MatchingEvents) {
         let i = Int(slot)
-        events.append(.report(report(
-            pool[i], .canceled, .canceled, time: time, clientOrderID: newClientOrderID,
-            origClientOrderID: clientID(slot), isWorking: false)))
+        let code = events.string(newClientOrderID)
+        let original = clientCode(slot, &events)
+        events.appendReport(report(
+            pool[i], .canceled, .canceled, time: time, clientOrderID: code, origClientOrderID: original,
+            isWorking: false))
         if pool[i].location == .resting {
             let (side, price) = (pool[i].side, pool[i].price)
             let total = removeResting(slot)
@@ -221,7 +242,7 @@ public struct FastBook: OrderBookEngine {
         }
     }
 
-    mutating func amend(_ a: AmendRequest, into events: inout [MatchingEvent]) {
+    mutating func amend(_ a: AmendRequest, into events: inout MatchingEvents) {
         guard let slot = find(userID: a.userID, orderID: a.orderID, clientOrderID: a.origClientOrderID) else {
             reject(a.userID, a.orderID, a.origClientOrderID, BookRejection.unknownOrder, into: &events)
             return
@@ -236,7 +257,7 @@ public struct FastBook: OrderBookEngine {
             reject(a.userID, a.orderID, a.origClientOrderID, BookRejection.badQuantity, into: &events)
             return
         }
-        let previousClientID = clientID(slot)
+        let previousClientID = clientCode(slot, &events)
         let shrink = pool[i].quantity - a.newQuantity
         pool[i].quantity = a.newQuantity
         pool[i].remaining -= shrink
@@ -250,13 +271,13 @@ public struct FastBook: OrderBookEngine {
             pool[i].visible = newVisible
             addToLevelTotal(side: pool[i].side, level: pool[i].level, newVisible - oldVisible)
         }
-        var r = report(pool[i], .replaced, pool[i].status, time: a.time, clientOrderID: clientID(slot))
-        r.origClientOrderID = previousClientID
-        events.append(.report(r))
+        let code = clientCode(slot, &events)
+        events.appendReport(report(
+            pool[i], .replaced, pool[i].status, time: a.time, clientOrderID: code, origClientOrderID: previousClientID))
         if resting { emitLevel(side: pool[i].side, price: pool[i].price, into: &events) }
     }
 
-    mutating func cancelAll(userID: UInt64, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func cancelAll(userID: UInt64, time: Int64, into events: inout MatchingEvents) {
         scratch.removeAll(keepingCapacity: true)
         if let user = userSlots[userID] {
             var slot = userHeads[Int(user)]
@@ -278,35 +299,38 @@ public struct FastBook: OrderBookEngine {
 
     func reject(
         _ userID: UInt64, _ orderID: UInt64, _ clientOrderID: String, _ reason: (code: Int32, message: String),
-        into events: inout [MatchingEvent]
+        into events: inout MatchingEvents
     ) {
-        events.append(.rejected(Rejection(
-            userID: userID, orderID: orderID, clientOrderID: clientOrderID, code: reason.code, message: reason.message)))
+        let code = events.string(clientOrderID)
+        let message = events.string(reason.message)
+        events.appendRejection(RejectionRecord(
+            userID: userID, orderID: orderID, clientOrderID: code, code: reason.code, message: message))
     }
 
     // MARK: - Reports
 
     /// A report of `order`'s current state; by default with no fill (`last*` 0, `tradeID -1`, no
     /// commission). Hot callers pass every differing field here rather than patching a `var`
-    /// copy: the ~300-byte report is then built once, straight into the append.
+    /// copy: the ~250-byte record is then built once, straight into the append.
     /// Always inlined: called on `pool[slot]`, an out-of-line call copies the whole order just to
     /// read it. `clientOrderID` is the report's `c` (the order's own, or a cancel's).
     @inline(__always)
     func report(
         _ o: FastBookOrder, _ execution: ExecutionType, _ status: OrderStatus, time: Int64,
-        clientOrderID: String, origClientOrderID: String = "", isWorking: Bool? = nil, isMaker: Bool = false,
-        lastExecutedQty: Int64 = 0, lastPrice: Int64 = 0, lastQuoteQty: Int64 = 0, commission: Int64 = 0,
-        commissionAsset: String = "", tradeID: Int64 = -1
-    ) -> ExecutionReport {
-        ExecutionReport(
+        clientOrderID: EventString, origClientOrderID: EventString = .empty, isWorking: Bool? = nil,
+        isMaker: Bool = false, lastExecutedQty: Int64 = 0, lastPrice: Int64 = 0, lastQuoteQty: Int64 = 0,
+        commission: Int64 = 0, commissionAsset: EventString = .empty, tradeID: Int64 = -1
+    ) -> ExecutionReportRecord {
+        ExecutionReportRecord(
             orderID: o.orderID, userID: o.userID, clientOrderID: clientOrderID,
             origClientOrderID: origClientOrderID, side: o.side, type: o.type, timeInForce: o.timeInForce,
-            quantity: o.quantity, price: o.price, stopPrice: o.stopPrice, icebergQty: o.icebergQty,
-            quoteOrderQty: o.quoteOrderQty, executionType: execution, status: status, rejectReason: "NONE",
+            executionType: execution, status: status, isMaker: isMaker,
+            isWorking: isWorking ?? (o.working && (status == .new || status == .partiallyFilled || status == .pendingNew)),
+            selfTradePrevention: o.stp, quantity: o.quantity, price: o.price, stopPrice: o.stopPrice,
+            icebergQty: o.icebergQty, quoteOrderQty: o.quoteOrderQty, rejectReason: .noRejectReason,
             lastExecutedQty: lastExecutedQty, cumulativeQty: o.cumulativeQty, cumulativeQuoteQty: o.cumulativeQuote,
             lastPrice: lastPrice, lastQuoteQty: lastQuoteQty, commission: commission, commissionAsset: commissionAsset,
-            transactionTime: time, tradeID: tradeID, isMaker: isMaker, isWorking: isWorking ?? (o.working && (status == .new || status == .partiallyFilled || status == .pendingNew)),
-            workingTime: o.workingTime, orderCreationTime: o.creationTime, selfTradePrevention: o.stp,
+            transactionTime: time, tradeID: tradeID, workingTime: o.workingTime, orderCreationTime: o.creationTime,
             preventedMatchID: 0, preventedQuantity: o.preventedQty, lastPreventedQuantity: 0,
             strategyID: o.strategyID, strategyType: o.strategyType)
     }

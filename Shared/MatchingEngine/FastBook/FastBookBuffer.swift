@@ -74,6 +74,12 @@ struct FastBookBuffer<Element>: Sendable {
         }
     }
 
+    /// Forgets every value, keeping the storage (trivial values: nothing to deinitialize).
+    @inline(__always)
+    mutating func removeAll() {
+        count = 0
+    }
+
     /// Appends, doubling the storage when full (the buffer must be unique).
     @inline(__always)
     mutating func append(_ value: Element) {

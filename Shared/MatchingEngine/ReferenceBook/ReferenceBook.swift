@@ -72,7 +72,7 @@ public struct ReferenceBook: OrderBookEngine {
     // MARK: Commands
 
     /// Applies `command`, appending its events in contract order.
-    public mutating func apply(_ command: MatchingCommand, into events: inout [MatchingEvent]) {
+    public mutating func apply(_ command: MatchingCommand, into events: inout MatchingEvents) {
         let tradeIDBefore = nextTradeID
         let stopTime: Int64
         switch command {
@@ -104,7 +104,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     // MARK: Place
 
-    mutating func place(_ request: OrderRequest, into events: inout [MatchingEvent]) {
+    mutating func place(_ request: OrderRequest, into events: inout MatchingEvents) {
         if let reason = validate(request) {
             events.append(.rejected(Rejection(
                 userID: request.userID, orderID: request.orderID, clientOrderID: request.clientOrderID,
@@ -174,7 +174,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// Runs `taker` (already announced with its NEW report) against the book, then rests or
     /// expires what is left.
-    mutating func execute(_ order: ReferenceOrder, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func execute(_ order: ReferenceOrder, time: Int64, into events: inout MatchingEvents) {
         var taker = order
         let limitTyped = taker.type == .limit || taker.type == .stopLossLimit || taker.type == .takeProfitLimit
 
@@ -234,7 +234,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// Matches `taker` against the opposite side. Returns true when the taker ended in a
     /// self-trade prevention (its EXPIRED_IN_MATCH report is already out).
-    mutating func match(_ taker: inout ReferenceOrder, time: Int64, into events: inout [MatchingEvent]) -> Bool {
+    mutating func match(_ taker: inout ReferenceOrder, time: Int64, into events: inout MatchingEvents) -> Bool {
         while !isDone(taker) {
             guard let maker = opposite(of: taker.side).first, crosses(taker, maker) else { return false }
             let cap = cap(taker, price: maker.price)
@@ -259,7 +259,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// One self-trade prevention against the best opposite order. Returns true when the taker ended.
     mutating func preventSelfTrade(
-        _ taker: inout ReferenceOrder, takerRemaining: Int64, time: Int64, into events: inout [MatchingEvent]
+        _ taker: inout ReferenceOrder, takerRemaining: Int64, time: Int64, into events: inout MatchingEvents
     ) -> Bool {
         let side = taker.side.opposite
         var maker = opposite(of: taker.side)[0]
@@ -320,7 +320,7 @@ public struct ReferenceBook: OrderBookEngine {
     }
 
     /// EXPIRE_MAKER's half: the best `side` order expires with its whole remainder and leaves.
-    mutating func expireBestMakerInMatch(side: Side, preventedMatchID p: Int64, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func expireBestMakerInMatch(side: Side, preventedMatchID p: Int64, time: Int64, into events: inout MatchingEvents) {
         var maker = side == .buy ? bids[0] : asks[0]
         let prevented = maker.remaining
         maker.preventedQuantity += prevented
@@ -336,7 +336,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// EXPIRE_TAKER's half: the taker expires with its remainder.
     func expireTakerInMatch(_ taker: inout ReferenceOrder, takerRemaining: Int64, preventedMatchID p: Int64, time: Int64,
-                            into events: inout [MatchingEvent]) {
+                            into events: inout MatchingEvents) {
         taker.preventedQuantity += takerRemaining
         var r = report(taker, .expired, .expiredInMatch, time: time)
         r.isWorking = false
@@ -346,7 +346,7 @@ public struct ReferenceBook: OrderBookEngine {
     }
 
     /// One trade of `q` between the taker and the best opposite order.
-    mutating func trade(_ taker: inout ReferenceOrder, quantity q: Int64, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func trade(_ taker: inout ReferenceOrder, quantity q: Int64, time: Int64, into events: inout MatchingEvents) {
         let side = taker.side.opposite
         var maker = opposite(of: taker.side)[0]
         let price = maker.price
@@ -412,7 +412,7 @@ public struct ReferenceBook: OrderBookEngine {
     // MARK: Stops
 
     /// Triggers every untriggered stop whose condition holds, FIFO, re-checking after each one that traded.
-    mutating func runTriggeredStops(time: Int64, into events: inout [MatchingEvent]) {
+    mutating func runTriggeredStops(time: Int64, into events: inout MatchingEvents) {
         var fifo = takeTriggeredStops()
         while !fifo.isEmpty {
             var order = fifo.removeFirst()
@@ -491,7 +491,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// Returns whether the order was canceled.
     @discardableResult
-    mutating func cancel(_ request: CancelRequest, into events: inout [MatchingEvent]) -> Bool {
+    mutating func cancel(_ request: CancelRequest, into events: inout MatchingEvents) -> Bool {
         // AMBIGUITY: cancel and amend rejections carry the request's orderID and origClientOrderID.
         func reject(_ reason: (code: Int32, message: String)) {
             events.append(.rejected(Rejection(
@@ -512,7 +512,7 @@ public struct ReferenceBook: OrderBookEngine {
         return true
     }
 
-    mutating func remove(at location: Location, newClientOrderID: String, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func remove(at location: Location, newClientOrderID: String, time: Int64, into events: inout MatchingEvents) {
         let o = order(at: location)
         var r = report(o, .canceled, .canceled, time: time)
         r.clientOrderID = newClientOrderID
@@ -528,7 +528,7 @@ public struct ReferenceBook: OrderBookEngine {
         }
     }
 
-    mutating func cancelAll(userID: UInt64, time: Int64, into events: inout [MatchingEvent]) {
+    mutating func cancelAll(userID: UInt64, time: Int64, into events: inout MatchingEvents) {
         let ids = openOrders(of: userID).map(\.orderID).sorted()
         if ids.isEmpty {
             events.append(.rejected(Rejection(
@@ -542,7 +542,7 @@ public struct ReferenceBook: OrderBookEngine {
         }
     }
 
-    mutating func amend(_ request: AmendRequest, into events: inout [MatchingEvent]) {
+    mutating func amend(_ request: AmendRequest, into events: inout MatchingEvents) {
         func reject(_ reason: (code: Int32, message: String)) {
             events.append(.rejected(Rejection(
                 userID: request.userID, orderID: request.orderID, clientOrderID: request.origClientOrderID,
@@ -601,7 +601,7 @@ public struct ReferenceBook: OrderBookEngine {
 
     /// Emits the level's total visible quantity (0 = gone) with the next update id.
     /// AMBIGUITY: emitted whenever the contract says so, even if the quantity did not change.
-    mutating func emitLevel(side: Side, price: Int64, into events: inout [MatchingEvent]) {
+    mutating func emitLevel(side: Side, price: Int64, into events: inout MatchingEvents) {
         let orders = side == .buy ? bids : asks
         var quantity: Int64 = 0
         var i = 0
