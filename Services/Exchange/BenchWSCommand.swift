@@ -143,6 +143,10 @@ struct BenchWSCommand: AsyncParsableCommand {
         let shards: [Box] = (0..<64).map { _ in Box() }
         /// Trade frames received in both phases (the throughput publisher's flow control).
         let received = Atomic<Int>(0)
+        /// Connections that ended after their handshake while the benchmark still ran.
+        let lost = Atomic<Int>(0)
+        /// Set when the benchmark starts closing its clients (their ends are not losses).
+        let closing = Atomic<Bool>(false)
 
         func add(client: Int, _ batch: ClientBatch) {
             shards[client % shards.count].shard.withLock { s in
@@ -326,15 +330,21 @@ struct BenchWSCommand: AsyncParsableCommand {
             }
             let final = recorder.totals()
             // Connections the notifier closed during the run, by reason (before the clients close theirs).
-            var disconnects: [String: Int] = [:]
-            for sample in await AdminMetrics.samples(port: adminPort) ?? [] where sample.series.hasPrefix("exchange_notifier_disconnects") {
-                disconnects[AdminMetrics.label("reason", of: sample.series) ?? "?", default: 0] += Int(sample.value)
+            let lost = recorder.lost.load(ordering: .relaxed)
+            var disconnects: [String: Int]?
+            if let samples = await AdminMetrics.samples(port: adminPort, timeout: 10) {
+                var byReason: [String: Int] = [:]
+                for sample in samples where sample.series.hasPrefix("exchange_notifier_disconnects") {
+                    byReason[AdminMetrics.label("reason", of: sample.series) ?? "?", default: 0] += Int(sample.value)
+                }
+                disconnects = byReason
             }
             group.cancelAll()
-            return (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects)
+            return (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects, lost)
         }
+        recorder.closing.store(true, ordering: .relaxed)
         await fleet.close()
-        let (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects) = measured
+        let (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects, lost) = measured
         let h = latencyTotals.latency
         let result: [String: Any] = [
             "clients": clients, "connected": connected.value.load(ordering: .relaxed), "connect_seconds": connectSeconds,
@@ -354,8 +364,11 @@ struct BenchWSCommand: AsyncParsableCommand {
                 "out_of_order": final.outOfOrder, "malformed": final.malformed,
                 // Published but not received by the end (after waiting until 5 s passed without progress).
                 "undelivered": (expectedLatency - final.latencyMessages) + (throughput.expected - final.throughputMessages),
-                // From the notifier's /metrics (exchange_notifier_disconnects) at the end, before the clients close.
-                "server_disconnects_by_reason": disconnects,
+                // From the notifier's /metrics (exchange_notifier_disconnects) at the end, before the
+                // clients close; a string when /metrics did not answer within 10 s.
+                "server_disconnects_by_reason": disconnects.map { $0 as Any } ?? "unavailable: no /metrics answer",
+                // Client connections that ended (after their handshake) before the benchmark closed them.
+                "client_connections_lost": lost,
             ] as [String: Any],
             "setup": "notifier binary (child process) + private redis-server on loopback; \(client.rawValue) clients in this process; one machine",
         ]
@@ -404,6 +417,7 @@ final class HummingbirdClientFleet: ClientFleet {
                             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)", configuration: .init(maxFrameSize: 1 << 16), logger: logger) { inbound, _, _ in
                                 connected.value.add(1, ordering: .relaxed)
                                 var check = BenchWSCommand.ClientCheck()
+                                defer { if !Task.isCancelled { recorder.lost.add(1, ordering: .relaxed) } }
                                 for try await message in inbound.messages(maxSize: 1 << 16) {
                                     guard case .text(let text) = message else { continue }
                                     var batch = BenchWSCommand.ClientBatch()
@@ -533,6 +547,7 @@ final class BenchWSClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if isUpgraded, !recorder.closing.load(ordering: .relaxed) { recorder.lost.add(1, ordering: .relaxed) }
         upgraded.fail(ChannelError.inputClosed)
         context.fireChannelInactive()
     }
