@@ -21,8 +21,9 @@ import Glibc
 ///
 /// Two phases: latency (`--rate` events/s for `--seconds`; each trade's id is its publish time
 /// in wall-clock µs, taken just before the PUBLISH is written, so every client measures
-/// publish → receive), then throughput (publishing as fast as pipelined PUBLISHes go for
-/// `--seconds`; messages delivered per second across all clients). The publisher runs on a
+/// publish → receive; every one of them is waited for, however late, before the next phase),
+/// then throughput (publishing as fast as pipelined PUBLISHes go for `--seconds`; messages
+/// delivered per second across all clients). The publisher runs on a
 /// thread of its own with a blocking Redis connection, so its pacing and stamps do not wait
 /// for the clients' threads.
 ///
@@ -159,6 +160,18 @@ struct BenchWSCommand: AsyncParsableCommand {
             received.add(batch.latencies.count + batch.throughputMessages, ordering: .relaxed)
         }
 
+        /// Waits until `target` trade frames were received in all, or 5 s passed without one more.
+        func settle(until target: Int) async throws {
+            var settled = received.load(ordering: .relaxed)
+            var stalled = ContinuousClock.now
+            while settled < target, ContinuousClock.now - stalled < .seconds(5) {
+                try await Task.sleep(for: .milliseconds(50))
+                let now = received.load(ordering: .relaxed)
+                if now > settled { stalled = ContinuousClock.now }
+                settled = now
+            }
+        }
+
         func totals() -> Shard {
             var total = Shard()
             for box in shards {
@@ -195,6 +208,14 @@ struct BenchWSCommand: AsyncParsableCommand {
             let thread = Thread { continuation.resume(with: Result { try body() }) }
             thread.name = name
             thread.start()
+        }
+    }
+
+    /// PUBLISH replies that count no receiver.
+    static func unheard(_ replies: [RedisReply]) -> Int {
+        replies.reduce(0) { n, reply in
+            if case .integer(let receivers) = reply, receivers == 0 { return n + 1 }
+            return n
         }
     }
 
@@ -268,10 +289,11 @@ struct BenchWSCommand: AsyncParsableCommand {
             // (strictly increasing, so a client can check the order).
             let total = Int(Double(rate) * seconds)
             let expectedLatency = (0..<total).reduce(0) { $0 + clientsOn[$1 % symbolNames.count] }
-            try await Self.onThread("bench-publisher") {
+            let latencyUnheard = try await Self.onThread("bench-publisher") { () -> Int in
                 let connection = try RedisConnection(configuration: redisConfiguration)
                 let start = ContinuousClock.now
                 var sent = 0
+                var unheard = 0
                 var last: Int64 = 0
                 while sent < total {
                     let elapsed = (ContinuousClock.now - start).seconds
@@ -283,23 +305,28 @@ struct BenchWSCommand: AsyncParsableCommand {
                             last = max(Self.wallMicros(), last + 1)
                             commands.append(["PUBLISH", RedisArgument(channels[s]), RedisArgument(bytes: Self.trade(symbol: symbolNames[s], id: last))])
                         }
-                        _ = try connection.pipeline(commands)
+                        unheard += Self.unheard(try connection.pipeline(commands))
                         sent = due
                     }
                     Self.sleep(until: start.advanced(by: .seconds(Double(sent) / Double(rate))))
                 }
+                return unheard
             }
-            try await Task.sleep(for: .seconds(1))
+            // Every latency message still arrives before the throughput phase starts (until 5 s pass
+            // without progress): late ones count in the latency histogram, and none is counted as
+            // a throughput delivery.
+            try await recorder.settle(until: expectedLatency)
             let latencyTotals = recorder.totals()
 
             // Throughput phase: pipelined batches as fast as they go, at most a bounded amount ahead
             // of delivery.
             let before = recorder.received.load(ordering: .relaxed)
             let lag = 50_000 * max(1, clients / 1000)
-            let throughput = try await Self.onThread("bench-publisher") { () -> (published: Int, expected: Int, delivered: Int, seconds: Double) in
+            let throughput = try await Self.onThread("bench-publisher") { () -> (published: Int, expected: Int, delivered: Int, seconds: Double, unheard: Int) in
                 let connection = try RedisConnection(configuration: redisConfiguration)
                 let start = ContinuousClock.now
                 var published = 0
+                var unheard = 0
                 var expected = 0
                 var seq: Int64 = 1
                 while (ContinuousClock.now - start).seconds < seconds {
@@ -310,24 +337,17 @@ struct BenchWSCommand: AsyncParsableCommand {
                         expected += clientsOn[s]
                         seq += 1
                     }
-                    _ = try connection.pipeline(commands)
+                    unheard += Self.unheard(try connection.pipeline(commands))
                     published += commands.count
                     while recorder.received.load(ordering: .relaxed) - before < expected - lag, (ContinuousClock.now - start).seconds < seconds {
                         usleep(500)
                     }
                 }
                 let elapsed = (ContinuousClock.now - start).seconds
-                return (published, expected, recorder.received.load(ordering: .relaxed) - before, elapsed)
+                return (published, expected, recorder.received.load(ordering: .relaxed) - before, elapsed, unheard)
             }
             // What was in flight at the end still arrives: wait for it (until 5 s pass without progress).
-            var settled = recorder.received.load(ordering: .relaxed) - before
-            var stalled = ContinuousClock.now
-            while settled < throughput.expected, ContinuousClock.now - stalled < .seconds(5) {
-                try await Task.sleep(for: .milliseconds(50))
-                let now = recorder.received.load(ordering: .relaxed) - before
-                if now > settled { stalled = ContinuousClock.now }
-                settled = now
-            }
+            try await recorder.settle(until: before + throughput.expected)
             let final = recorder.totals()
             // Connections the notifier closed during the run, by reason (before the clients close theirs).
             let lost = recorder.lost.load(ordering: .relaxed)
@@ -340,11 +360,11 @@ struct BenchWSCommand: AsyncParsableCommand {
                 disconnects = byReason
             }
             group.cancelAll()
-            return (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects, lost)
+            return (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects, lost, latencyUnheard + throughput.unheard)
         }
         recorder.closing.store(true, ordering: .relaxed)
         await fleet.close()
-        let (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects, lost) = measured
+        let (connectSeconds, expectedLatency, total, latencyTotals, throughput, final, disconnects, lost, unheard) = measured
         let h = latencyTotals.latency
         let result: [String: Any] = [
             "clients": clients, "connected": connected.value.load(ordering: .relaxed), "connect_seconds": connectSeconds,
@@ -369,6 +389,8 @@ struct BenchWSCommand: AsyncParsableCommand {
                 "server_disconnects_by_reason": disconnects.map { $0 as Any } ?? "unavailable: no /metrics answer",
                 // Client connections that ended (after their handshake) before the benchmark closed them.
                 "client_connections_lost": lost,
+                // PUBLISHes that Redis delivered to no subscriber (the notifier was not subscribed then).
+                "events_no_subscriber": unheard,
             ] as [String: Any],
             "setup": "notifier binary (child process) + private redis-server on loopback; \(client.rawValue) clients in this process; one machine",
         ]
