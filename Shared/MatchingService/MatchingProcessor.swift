@@ -87,6 +87,12 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     // The consumer loop calls through the protocol, unspecialized; this makes the generic body
     // dispatch to a FastBook-specialized copy (no generic metadata lookups per book access).
     @_specialize(where Book == FastBook)
+    /// Applies `command` to `book` in place and returns the book's rules, read from the same access.
+    static func apply(_ command: MatchingCommand, to book: inout Book, into events: inout MatchingEvents) -> SymbolRules {
+        book.apply(command, into: &events)
+        return book.rules
+    }
+
     mutating func applyCommand(_ input: ProcessorInput) -> [ProcessorOutput] {
         let envelope = input.envelope
         let time = envelope.emittedAtMs
@@ -125,7 +131,9 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         default:
             return []
         }
-        guard books[command.symbol] != nil else {
+        // `index(forKey:)`, not `books[symbol] != nil`: reading the subscript copies the book out
+        // (a retain and release of every buffer it holds, every command).
+        guard books.index(forKey: command.symbol) != nil else {
             // No order was ever placed on this symbol: nothing to cancel or amend.
             let userID: UInt64
             switch command.command {
@@ -140,8 +148,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         scratch.removeAll(keepingCapacity: true)
         // In place: a copy taken out of the dictionary would share its storage, and the first
         // mutation would copy the whole book (every command, O(book size)).
-        books[command.symbol]!.apply(command.command, into: &scratch)
-        let rules = books[command.symbol]!.rules
+        let rules = Self.apply(command.command, to: &books[command.symbol]!, into: &scratch)
         var produced = outputs(for: scratch, rules: rules, input: envelope)
         if case .cancelReplace(let replace) = command.command, replace.mode == .stopOnFailure,
            scratch.count == 1, case .rejected = scratch[0] {
@@ -176,7 +183,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
             }
             request.selfTradePrevention = mode
         }
-        if books[order.symbol] == nil {
+        if books.index(forKey: order.symbol) == nil {
             books[order.symbol] = Book(rules: Self.rules(symbol: order.symbol, funded: funded, config: config))
         }
         return .success(request)

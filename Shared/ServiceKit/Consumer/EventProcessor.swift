@@ -49,26 +49,23 @@ extension ProcessorOutput {
     /// encoded as its own fields (an envelope without payload) followed by the earlier output's
     /// payload field, which is what the protobuf encoder writes: the envelope's fields 1-7 come
     /// first and the payload (fields 10 and up) last (tested against the encoder).
-    public static func stampAndEncode(_ outputs: [ProcessorOutput], from record: ConsumedRecord, producer: String) -> [ProcessorOutput] {
-        var stamped: [ProcessorOutput] = []
-        stamped.reserveCapacity(outputs.count)
+    public static func stampAndEncode(_ outputs: consuming [ProcessorOutput], from record: ConsumedRecord, producer: String) -> [ProcessorOutput] {
+        // Stamped in place: the outputs are this call's own (consumed), so each envelope's storage
+        // is usually referenced once and its setters do not copy it.
+        var stamped = consume outputs
         /// Per output: its payload field's bytes, once a later copy needed them.
-        var payloads: [ArraySlice<UInt8>?] = []
-        for (index, output) in outputs.enumerated() {
-            var out = output
-            out.envelope = output.stampedEnvelope(from: record, index: index, producer: producer)
-            payloads.append(nil)
-            if !output.isEffectOnly {
-                if let source = output.payloadOf, source < index, let sourceBytes = stamped[source].encoded {
-                    if payloads[source] == nil {
-                        payloads[source] = sourceBytes[EnvelopeCodec.encodeHeader(stamped[source].envelope).count...]
-                    }
-                    out.encoded = EnvelopeCodec.encodeHeader(out.envelope) + payloads[source]!
-                } else {
-                    out.encoded = EnvelopeCodec.encode(out.envelope)
+        var payloads = [ArraySlice<UInt8>?](repeating: nil, count: stamped.count)
+        for index in stamped.indices {
+            stamped[index].stamp(from: record, index: index, producer: producer)
+            guard !stamped[index].isEffectOnly else { continue }
+            if let source = stamped[index].payloadOf, source < index, let sourceBytes = stamped[source].encoded {
+                if payloads[source] == nil {
+                    payloads[source] = sourceBytes[EnvelopeCodec.encodeHeader(stamped[source].envelope).count...]
                 }
+                stamped[index].encoded = EnvelopeCodec.encodeHeader(stamped[index].envelope) + payloads[source]!
+            } else {
+                stamped[index].encoded = EnvelopeCodec.encode(stamped[index].envelope)
             }
-            stamped.append(out)
         }
         return stamped
     }
@@ -92,12 +89,17 @@ extension ProcessorOutput {
     /// The envelope as the consumer loop appends it: the schema version, the deterministic event
     /// id of output number `index` caused by `record`, and `producer` unless the processor named one.
     public func stampedEnvelope(from record: ConsumedRecord, index: Int, producer: String) -> Exchange_V1_Envelope {
-        var out = envelope
-        out.schemaVersion = exchangeSchemaVersion
-        out.eventID = Exchange_V1_EventID(
+        var out = self
+        out.stamp(from: record, index: index, producer: producer)
+        return out.envelope
+    }
+
+    /// Stamps `envelope` in place (see `stampedEnvelope`).
+    public mutating func stamp(from record: ConsumedRecord, index: Int, producer: String) {
+        envelope.schemaVersion = exchangeSchemaVersion
+        envelope.eventID = Exchange_V1_EventID(
             sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
             sourceOffset: record.offset, index: UInt32(index))
-        if out.producer.isEmpty { out.producer = producer }
-        return out
+        if envelope.producer.isEmpty { envelope.producer = producer }
     }
 }
