@@ -89,46 +89,40 @@ public final class ClientConnection: Sendable {
     /// every subscriber: NIO writes it without copying, so a message costs one render and one
     /// buffer however many clients get it.
     public func send(frame: ByteBuffer) {
-        enum Outcome { case queued, notify(LoopOutbound), overflow, closed }
-        let outcome = state.withLock { s -> Outcome in
-            guard s.closing == nil else { return .closed }
-            guard s.pending.count + s.inFlight < capacity else { return .overflow }
-            s.pending.append(frame)
-            guard let outbound = s.outbound, !s.drainScheduled else { return .queued }
-            s.drainScheduled = true
-            return .notify(outbound)
-        }
-        switch outcome {
-        case .notify(let outbound): outbound.ready(self)
-        case .overflow: close(.slowConsumer)
-        case .queued, .closed: break
-        }
+        queue { _ in frame }?.ready(self)
     }
 
     /// Queues a market payload's frame in the connection's current format.
     public func send(raw: ByteBuffer, combined combinedFrame: () -> ByteBuffer) {
-        send(frame: combined ? combinedFrame() : raw)
+        queue { $0 ? combinedFrame() : raw }?.ready(self)
     }
 
     /// On the connection's event loop (`LoopOutbound`'s broadcast): queues a market payload's
     /// frame in the connection's current format. True when the caller must `drain` it (it was
-    /// not waiting for a drain already); a full queue closes the connection as a slow consumer.
+    /// not waiting for a drain already).
     func queueOnLoop(raw: ByteBuffer, combined combinedFrame: () -> ByteBuffer) -> Bool {
-        enum Outcome { case queued, drain, overflow, closed }
+        queue { $0 ? combinedFrame() : raw } != nil
+    }
+
+    /// Queues the frame `frame(combined)` gives for the connection's current format; a full queue
+    /// closes the connection as a slow consumer. Returns the loop to tell when the connection
+    /// became ready to drain (attached and not already waiting for a drain), else nil.
+    private func queue(_ frame: (_ combined: Bool) -> ByteBuffer) -> LoopOutbound? {
+        enum Outcome { case queued, drain(LoopOutbound), overflow, closed }
         let outcome = state.withLock { s -> Outcome in
             guard s.closing == nil else { return .closed }
             guard s.pending.count + s.inFlight < capacity else { return .overflow }
-            s.pending.append(s.combined ? combinedFrame() : raw)
-            guard !s.drainScheduled else { return .queued }
+            s.pending.append(frame(s.combined))
+            guard let outbound = s.outbound, !s.drainScheduled else { return .queued }
             s.drainScheduled = true
-            return .drain
+            return .drain(outbound)
         }
         switch outcome {
-        case .drain: return true
+        case .drain(let outbound): return outbound
         case .overflow: close(.slowConsumer)
         case .queued, .closed: break
         }
-        return false
+        return nil
     }
 
     /// The loop that writes this connection's frames (nil until `attach`).

@@ -90,17 +90,31 @@ final class LoopOutbound: Sendable {
         }
         var batch = ready
         for b in broadcasts {
-            var combined: ByteBuffer?
-            for connection in b.connections {
-                let queued = connection.queueOnLoop(raw: b.frame) {
-                    if let combined { return combined }
-                    let made = ByteBuffer(webSocketText: MarketPayloads.combined(stream: b.stream.name, data: b.text))
-                    combined = made
-                    return made
-                }
-                if queued { batch.append(connection) }
+            var combined = CombinedFrame(stream: b.stream, text: b.text)
+            for connection in b.connections where connection.queueOnLoop(raw: b.frame, combined: { combined.frame() }) {
+                batch.append(connection)
             }
         }
         for connection in batch { connection.drain() }
+    }
+}
+
+/// A market message's combined-stream frame (`{"stream":..,"data":..}`), built on first use and
+/// then shared by every combined subscriber it goes to.
+struct CombinedFrame {
+    let stream: MarketStream
+    let text: String
+    private var made: ByteBuffer?
+
+    init(stream: MarketStream, text: String) {
+        self.stream = stream
+        self.text = text
+    }
+
+    mutating func frame() -> ByteBuffer {
+        if let made { return made }
+        let frame = ByteBuffer(webSocketText: MarketPayloads.combined(stream: stream.name, data: text))
+        made = frame
+        return frame
     }
 }

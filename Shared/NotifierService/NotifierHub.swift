@@ -254,15 +254,8 @@ public final class NotifierHub: Sendable {
         for group in subscribers.groups {
             let raw = ByteBuffer(webSocketText: text)
             guard let outbound = group.outbound else {
-                var combined: ByteBuffer?
-                for c in group.connections {
-                    c.send(raw: raw) {
-                        if let combined { return combined }
-                        let made = ByteBuffer(webSocketText: MarketPayloads.combined(stream: stream.name, data: text))
-                        combined = made
-                        return made
-                    }
-                }
+                var combined = CombinedFrame(stream: stream, text: text)
+                for c in group.connections { c.send(raw: raw) { combined.frame() } }
                 continue
             }
             outbound.broadcast(LoopOutbound.Broadcast(frame: raw, text: text, stream: stream, connections: group.connections))
