@@ -76,6 +76,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
             pid = run.pid
             let (firstApplied, firstCount, applied, finished) = try await run.waitUntilApplied(total, what: "records")
             let launched = run.launched
+            let stages = await run.stages()
             let seconds = (finished - firstApplied).seconds
             // The window starts after the first polled batch: count its share of the trades only.
             let timedShare = Double(applied - firstCount) / Double(applied)
@@ -91,6 +92,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
                 "measured_seconds": seconds,
                 "startup_seconds": (firstApplied - launched).seconds,
                 "processor_only": built.processorOnly,
+                "loop_stages": stages,
                 "method": "orders.requests pre-filled with what the ledger reads (requests and matching's settlement copies, built in-process by the real processors); clock from the ledger's first applied record to its last (exchange_consumer_records, polled every 20 ms); outputs durable before positions advance; projections and user channels written after each batch",
             ])
         } catch {

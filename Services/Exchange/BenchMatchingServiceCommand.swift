@@ -71,6 +71,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             pid = run.pid
             let (firstApplied, firstCount, applied, finished) = try await run.waitUntilApplied(commands, what: "commands")
             let launched = run.launched
+            let stages = await run.stages()
             let seconds = (finished - firstApplied).seconds
             let partitions = try await target.log.partitionCount(of: Topics.matchingEvents.name)
             let ends = try await target.log.endOffsets((0..<partitions).map { TopicPartition(Topics.matchingEvents.name, $0) })
@@ -84,6 +85,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
                 "startup_seconds": (firstApplied - launched).seconds,
                 "prefill_commands_per_s": Int(Double(commands) / max(fillSeconds, 1e-9)),
                 "processor_only": inProcess,
+                "loop_stages": stages,
                 "method": "commands appended first; clock from the service's first applied record to its last (its exchange_consumer_records metric, polled every 20 ms); outputs durable before positions advance, outcomes published on a reply channel, depth snapshots every 100 ms per symbol",
             ])
         } catch {
@@ -226,6 +228,29 @@ struct ServiceBenchRun {
             throw ValidationError("the service applied \(applied) of \(total) \(what) in time; see \(logFile)")
         }
         return (firstApplied, firstCount, applied, finished)
+    }
+
+    /// The consumer loop's time per stage over the run (`exchange_consumer_stage_seconds`): for each
+    /// stage, batches, mean ms per batch and share of the loop's time; and records per batch.
+    func stages() async -> [String: Any] {
+        guard let samples = await AdminMetrics.samples(port: adminPort) else { return [:] }
+        var sums: [String: Double] = [:]
+        var counts: [String: Double] = [:]
+        for sample in samples where sample.series.hasPrefix("exchange_consumer_stage_seconds") {
+            guard let stage = AdminMetrics.label("stage", of: sample.series) else { continue }
+            if sample.series.hasPrefix("exchange_consumer_stage_seconds_sum") { sums[stage, default: 0] += sample.value }
+            if sample.series.hasPrefix("exchange_consumer_stage_seconds_count") { counts[stage, default: 0] += sample.value }
+        }
+        let total = sums.values.reduce(0, +)
+        var result: [String: Any] = [:]
+        for (stage, sum) in sums {
+            let batches = counts[stage] ?? 0
+            result[stage] = [
+                "batches": Int(batches), "mean_ms": batches > 0 ? (sum / batches * 1e5).rounded() / 100 : 0,
+                "share": total > 0 ? (sum / total * 1000).rounded() / 1000 : 0,
+            ] as [String: Any]
+        }
+        return result
     }
 }
 
