@@ -231,7 +231,7 @@ struct ServiceBenchRun {
     }
 
     /// The consumer loop's time per stage over the run (`exchange_consumer_stage_seconds`): for each
-    /// stage, batches, mean ms per batch and share of the loop's time; and records per batch.
+    /// stage, batches, mean ms per batch and share of the loop's time.
     func stages() async -> [String: Any] {
         guard let samples = await AdminMetrics.samples(port: adminPort) else { return [:] }
         var sums: [String: Double] = [:]
