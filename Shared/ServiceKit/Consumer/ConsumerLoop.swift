@@ -144,19 +144,19 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         let duplicates = Counter(label: "exchange.consumer.duplicates", dimensions: [("group", configuration.groupID)])
         let deadLetters = Counter(label: "exchange.deadletter.records", dimensions: [("group", configuration.groupID)])
         let failedEffects = Counter(label: "exchange.consumer.side_effects.failed", dimensions: [("group", configuration.groupID)])
-        var planner = effects?.planner
+        var pipeline = EffectsPipeline(planner: effects?.planner)
         let stageTimers = StageTimers(group: configuration.groupID)
-        /// Effects of the last batch still being applied (at most one batch: effects overlap the
-        /// next batch's poll, apply and append, never each other).
-        var effectsInFlight: (planned: [SideEffect], task: Task<String?, Never>)?
         var lastSnapshot = ContinuousClock.now
 
         // A consumer without rebalance callbacks (Redis Streams) reads the next batch while the
-        // loop works on this one; one whose poll can revoke partitions (Kafka) must not poll while
-        // a batch is applied and not yet durable.
+        // loop works on this one, and the loop applies a batch while the previous one is appended;
+        // one whose poll can revoke partitions (Kafka) must not poll while a batch is applied and
+        // not yet durable, so there each batch is durable before the next poll.
         let prefetch = consumer.pollsAheadSafely
         let maxBatch = configuration.maxBatch
         var prefetched: Task<[ConsumedRecord], any Error>?
+        /// The last batch applied, while its outputs are appended (at most one: appends stay in order).
+        var appending: AppendingBatch?
         var aborted = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let tStart = ContinuousClock.now
@@ -191,6 +191,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 if groups.last?.key == key { groups[groups.count - 1].records.append(record) } else { groups.append((key, [record])) }
             }
             var tally = LoopProgress.Counters()
+            let keepStamped = pipeline.planner != nil
             // Rebalance callbacks run only inside poll/close, so the lock is never contended here.
             units.withLock { table in
                 for group in groups {
@@ -200,7 +201,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                     state.sinceSnapshot += group.records.count
                     for record in group.records {
                         consumed[record.topicPartition] = record.offset + 1
-                        apply(record, to: &state, outputs: &outputs, stamped: &stamped, keepStamped: planner != nil, tally: &tally)
+                        apply(record, to: &state, outputs: &outputs, stamped: &stamped, keepStamped: keepStamped, tally: &tally)
                     }
                     table[group.key] = state
                 }
@@ -210,51 +211,52 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             deadLetters.increment(by: Int64(tally.deadLetters))
             progress.add(applied: tally.applied, duplicates: tally.duplicates, deadLetters: tally.deadLetters)
             let tApply = ContinuousClock.now
-            if !outputs.isEmpty {
-                // Positions advance only once outputs are durable; until then keep retrying the
-                // same records (same event ids) so downstream de-duplication holds.
-                guard await sendUntilDurable(outputs, producer: producer, healthName: healthName) else {
+            // The previous batch: its positions advance and its effects are planned only once its
+            // outputs are durable. This batch's append starts after that, so appends stay in order.
+            var append = Duration.zero, plan = Duration.zero
+            if let previous = appending {
+                appending = nil
+                guard await complete(previous, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
+                else {
                     aborted = true
                     break
                 }
             }
-            let tSend = ContinuousClock.now
-            if var current = planner, let sink = effects?.sink {
-                // The previous batch's effects ran while this batch was polled, applied and made
-                // durable; their outcome is known before this batch's are planned, so a planner
-                // redoes failed writes ahead of newer ones, in order.
-                await settle(&effectsInFlight, planner: &current, failures: failedEffects)
-                let planned = units.withLock { table in
-                    current.plan(durable: stamped, processors: table.values.map(\.processor), nowMs: clock())
+            // Positions only advance once outputs are durable; until then the append retries the
+            // same records (same event ids) so downstream de-duplication holds.
+            let batch = AppendingBatch(
+                append: outputs.isEmpty ? nil : Task { await self.sendUntilDurable(outputs, producer: producer, healthName: healthName) },
+                stamped: stamped, consumed: consumed)
+            if prefetch {
+                appending = batch
+            } else {
+                guard await complete(batch, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
+                else {
+                    aborted = true
+                    break
                 }
-                if !planned.isEmpty {
-                    effectsInFlight = (planned, Task { () -> String? in
-                        do {
-                            try await sink.apply(planned)
-                            return nil
-                        } catch {
-                            return "\(error)"
-                        }
-                    })
-                }
-                planner = current
             }
-            let tEffects = ContinuousClock.now
             let intervalDue = ContinuousClock.now - lastSnapshot >= configuration.snapshotInterval
             let snapshotDue = units.withLock { table in
                 table.values.contains { $0.sinceSnapshot > 0 && ($0.sinceSnapshot >= configuration.snapshotEveryRecords || intervalDue) }
             }
-            if snapshotDue, var current = planner {
-                // A snapshot moves the restart point past this batch: its effects are applied (or
-                // their failure handed to the planner) first, so a crash never loses them.
-                await settle(&effectsInFlight, planner: &current, failures: failedEffects)
-                planner = current
+            if snapshotDue {
+                // A snapshot holds everything applied, so everything applied must be durable and its
+                // positions recorded; and it moves the restart point past those batches, so their
+                // effects are applied (or their failure handed to the planner) first: a crash never
+                // loses them.
+                if let last = appending {
+                    appending = nil
+                    guard await complete(last, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
+                    else {
+                        aborted = true
+                        break
+                    }
+                }
+                await pipeline.settle(failures: failedEffects, logger: logger)
             }
             let snapshotted = units.withLock { table -> Bool in
                 var any = false
-                for (partition, next) in consumed {
-                    table[unitKey(partition)]?.positions[partition] = next
-                }
                 for key in Array(table.keys) where table[key]!.sinceSnapshot > 0
                     && (table[key]!.sinceSnapshot >= configuration.snapshotEveryRecords || intervalDue) {
                     takeSnapshot(&table[key]!, store: store(for: key))
@@ -270,15 +272,24 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 let end = ContinuousClock.now
                 stageTimers.poll.record(tPoll - tStart)
                 stageTimers.apply.record(tApply - tPoll)
-                stageTimers.append.record(tSend - tApply)
-                stageTimers.effects.record(tEffects - tSend)
-                stageTimers.snapshot.record(end - tEffects)
+                stageTimers.append.record(append)
+                stageTimers.effects.record(plan)
+                // Everything else after the apply: launching the append, snapshots, commits.
+                stageTimers.snapshot.record(end - tApply - append - plan)
+            }
+        }
+        // The batch still being appended: made durable (or, if that fails, nothing after the last
+        // durable batch reaches a snapshot).
+        if let last = appending, !aborted {
+            var append = Duration.zero, plan = Duration.zero
+            if !(await complete(last, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)) {
+                aborted = true
             }
         }
         // Records read ahead and not applied are read again after a restart (positions only move
         // with applied batches).
         _ = try? await prefetched?.value
-        if var current = planner { await settle(&effectsInFlight, planner: &current, failures: failedEffects) }
+        await pipeline.settle(failures: failedEffects, logger: logger)
         // A batch whose outputs never became durable is not snapshotted: a restart replays it.
         if !aborted {
             let positions = units.withLock { table -> [TopicPartition: Int64] in
@@ -297,19 +308,79 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         health.set(healthName, ready: false, detail: "stopped")
     }
 
-    /// Waits for the effects in flight, if any; a failure is counted, logged and handed to the
-    /// planner (which keeps what it must redo for its next plan).
-    private func settle(
-        _ inFlight: inout (planned: [SideEffect], task: Task<String?, Never>)?, planner: inout any SideEffectPlanner<Processor>,
-        failures: Counter
-    ) async {
-        guard let pending = inFlight else { return }
-        inFlight = nil
-        if let failure = await pending.task.value {
-            planner.failed(pending.planned)
-            failures.increment()
-            logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
+    /// A batch applied, its outputs being appended: what happens once they are durable.
+    struct AppendingBatch {
+        /// Until the outputs are durable (false: cancelled first); nil when there were none.
+        var append: Task<Bool, Never>?
+        var stamped: [ProcessorOutput]
+        /// The next position of every partition the batch read.
+        var consumed: [TopicPartition: Int64]
+    }
+
+    /// The planner and the effects of the last completed batch still being applied (at most one
+    /// batch: effects overlap the next batches' polls, applies and appends, never each other).
+    struct EffectsPipeline {
+        var planner: (any SideEffectPlanner<Processor>)?
+        var inFlight: (planned: [SideEffect], task: Task<String?, Never>)?
+
+        /// Waits for the effects in flight, if any; a failure is counted, logged and handed to the
+        /// planner (which keeps what it must redo for its next plan).
+        mutating func settle(failures: Counter, logger: Logger) async {
+            guard let pending = inFlight else { return }
+            inFlight = nil
+            if let failure = await pending.task.value {
+                planner?.failed(pending.planned)
+                failures.increment()
+                logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
+            }
         }
+    }
+
+    /// Waits until `batch`'s outputs are durable (time in `append`), then advances its positions
+    /// and plans and starts its side effects (time in `plan`). False if the loop was cancelled first.
+    ///
+    /// The planner sees the processors as they are now, which may already include the next batch
+    /// (applied while this one was appended): their depth snapshots, klines and audits are of a
+    /// state a replay of durable inputs reproduces exactly; replies and projections come from the
+    /// durable outputs only.
+    private func complete(
+        _ batch: AppendingBatch, units: UnitTable, pipeline: inout EffectsPipeline, failures: Counter,
+        append: inout Duration, plan: inout Duration
+    ) async -> Bool {
+        let start = ContinuousClock.now
+        if let task = batch.append {
+            let durable = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+            guard durable else { return false }
+        }
+        let planStart = ContinuousClock.now
+        append += planStart - start
+        units.withLock { table in
+            for (partition, next) in batch.consumed {
+                table[unitKey(partition)]?.positions[partition] = next
+            }
+        }
+        if pipeline.planner != nil, let sink = effects?.sink {
+            // The previous batch's effects ran meanwhile; their outcome is known before this
+            // batch's are planned, so a planner redoes failed writes ahead of newer ones, in order.
+            await pipeline.settle(failures: failures, logger: logger)
+            var current = pipeline.planner!
+            let planned = units.withLock { table in
+                current.plan(durable: batch.stamped, processors: table.values.map(\.processor), nowMs: clock())
+            }
+            if !planned.isEmpty {
+                pipeline.inFlight = (planned, Task { () -> String? in
+                    do {
+                        try await sink.apply(planned)
+                        return nil
+                    } catch {
+                        return "\(error)"
+                    }
+                })
+            }
+            pipeline.planner = current
+        }
+        plan += ContinuousClock.now - planStart
+        return true
     }
 
     /// Decodes, de-duplicates and applies one record, stamping and encoding its outputs.
@@ -465,18 +536,22 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         }
     }
 
+    /// Appends `outputs`, retrying until they are durable. Always makes one attempt, also when the
+    /// loop is already cancelled (a batch applied just before a stop is appended, not dropped);
+    /// cancellation only ends the retries. False: cancelled before an attempt succeeded.
     private func sendUntilDurable(_ outputs: [OutgoingRecord], producer: any EventProducer, healthName: String) async -> Bool {
         var backoff = Backoff()
-        while !Task.isCancelled {
+        repeat {
             do {
                 _ = try await producer.send(outputs)
                 return true
             } catch {
                 health.set(healthName, ready: false, detail: "append failed: \(error)")
                 logger.warning("append failed, retrying", metadata: ["error": "\(error)"])
+                if Task.isCancelled { break }
                 try? await Task.sleep(for: backoff.next())
             }
-        }
+        } while !Task.isCancelled
         return false
     }
 
