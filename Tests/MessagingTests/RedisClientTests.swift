@@ -1,4 +1,4 @@
-import Messaging
+@testable import Messaging
 import Testing
 
 @Suite("Redis client", .timeLimit(.minutes(1)))
@@ -101,6 +101,40 @@ struct RedisClientTests {
             try await group.waitForAll()
         }
         #expect(try await client.send("GET", "t7") == .bulk(Array("50".utf8)))
+        await client.close()
+        await server.teardown()
+    }
+
+    @Test("calls that arrive while the connection is busy go out together as one pipeline, each answered correctly")
+    func automaticPipelining() async throws {
+        let server = try await RedisTestServer.start()
+        let client = try await RedisClient.connect(configuration: server.configuration)
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        _ = try await client.eval(script, keys: ["warm"], args: [1])
+        // EVALSHA now misses inside the batch: that call falls back to EVAL, the others are unaffected.
+        #expect(try await client.send("SCRIPT", "FLUSH") == .status("OK"))
+        let before = client.batchesSent.withLock { $0 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Holds the client's queue for a second, so every call below waits for the same drain.
+            group.addTask { _ = try await client.send(["BLPOP", "never", "1"], blockingFor: .seconds(1)) }
+            try await Task.sleep(for: .milliseconds(100))
+            for task in 0..<60 {
+                group.addTask {
+                    switch task % 3 {
+                    case 0:
+                        #expect(try await client.send("SET", .string("k\(task)"), .string("v\(task)")) == .status("OK"))
+                    case 1:
+                        let replies = try await client.pipeline([["INCRBY", .string("p\(task)"), .int(task)], ["GET", .string("p\(task)")]])
+                        #expect(replies == [.integer(Int64(task)), .bulk(Array(String(task).utf8))])
+                    default:
+                        #expect(try await client.eval(script, keys: [.string("e\(task)")], args: [.int(task)]) == .integer(Int64(task)))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(client.batchesSent.withLock { $0 } - before == 1)
+        #expect(try await client.send("GET", "k30") == .bulk(Array("v30".utf8)))
         await client.close()
         await server.teardown()
     }

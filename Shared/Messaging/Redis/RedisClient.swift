@@ -5,8 +5,14 @@ import Logging
 /// A thread-safe async Redis client over one `RedisConnection`.
 ///
 /// Every call runs on the client's own serial `DispatchQueue`, so blocking socket I/O never
-/// occupies the Swift cooperative pool and calls from many tasks are served one at a time, in the
-/// order they reach the queue (so two `send`s from one task keep their order).
+/// occupies the Swift cooperative pool, in the order calls reach the client (so two `send`s from
+/// one task keep their order).
+///
+/// Automatic pipelining: `send`, `pipeline` and `eval` calls that arrive while the connection is
+/// busy wait together and go out as one pipeline (one write, one read of every reply), so many
+/// concurrent callers share a round trip instead of queueing for one each. Redis executes a
+/// connection's commands in order, so this changes no result; a broken connection fails every
+/// call of the batch it was in (each "may or may not have been executed", as for a single call).
 ///
 /// Error replies: `send` and `pipeline` return Redis error replies as `RedisReply.error` (a
 /// pipeline can mix successes and errors); use `RedisReply.throwingOnError()` where an error reply
@@ -47,7 +53,7 @@ public final class RedisClient: @unchecked Sendable {
 
     /// Sends one command and returns its reply (error replies as `.error`).
     public func send(_ args: [RedisArgument]) async throws -> RedisReply {
-        try await run { try $0.command(args) }
+        try await batched([args.map(\.bytes)])[0]
     }
 
     /// Sends one command; see `send(_:)`.
@@ -71,7 +77,7 @@ public final class RedisClient: @unchecked Sendable {
     /// Sends all commands in one round trip and returns their replies in order.
     public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RedisReply] {
         if commands.isEmpty { return [] }
-        return try await run { try $0.pipeline(commands) }
+        return try await batched(commands.map { $0.map(\.bytes) })
     }
 
     /// Sends a pre-formatted pipeline in one round trip; throws `.protocolError` naming the first
@@ -90,13 +96,9 @@ public final class RedisClient: @unchecked Sendable {
         -> RedisReply
     {
         let tail = [RedisArgument.int(keys.count)] + keys + args
-        return try await run { connection in
-            let reply = try connection.command(["EVALSHA", .string(script.sha1)] + tail)
-            if let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") {
-                return try connection.command(["EVAL", .string(script.source)] + tail)
-            }
-            return reply
-        }
+        let evalsha = (["EVALSHA", .string(script.sha1)] + tail).map(\.bytes)
+        let eval = (["EVAL", .string(script.source)] + tail).map(\.bytes)
+        return try await batched([evalsha], fallback: eval)[0]
     }
 
     /// Closes the connection; later calls throw `MessagingError(.closed)`.
@@ -111,6 +113,67 @@ public final class RedisClient: @unchecked Sendable {
     }
 
     // MARK: - Private
+
+    /// Commands of one call waiting for the next batch.
+    private struct Request {
+        var commands: [[[UInt8]]]
+        /// `eval`'s `EVAL`, sent (after the batch) when its `EVALSHA` answered `NOSCRIPT`.
+        var fallback: [[UInt8]]?
+        var continuation: CheckedContinuation<[RedisReply], any Error>
+    }
+
+    /// Calls waiting for the connection, and whether a drain is queued for them.
+    private let waiting = RedisLocked<(requests: [Request], drainQueued: Bool)>(([], false))
+    /// Pipelines sent for `send`/`pipeline`/`eval` calls (each one round trip), for tests.
+    let batchesSent = RedisLocked<Int>(0)
+
+    /// Queues a call's commands for the next batch and waits for their replies.
+    private func batched(_ commands: [[[UInt8]]], fallback: [[UInt8]]? = nil) async throws -> [RedisReply] {
+        try await withCheckedThrowingContinuation { continuation in
+            let schedule = waiting.withLock { state -> Bool in
+                state.requests.append(Request(commands: commands, fallback: fallback, continuation: continuation))
+                if state.drainQueued { return false }
+                state.drainQueued = true
+                return true
+            }
+            if schedule { queue.async { self.drain() } }
+        }
+    }
+
+    /// Sends every waiting call's commands as one pipeline and answers each call. Called on `queue` only.
+    private func drain() {
+        let requests = waiting.withLock { state -> [Request] in
+            state.drainQueued = false
+            defer { state.requests.removeAll(keepingCapacity: true) }
+            return state.requests
+        }
+        if requests.isEmpty { return }
+        batchesSent.withLock { $0 += 1 }
+        let outcome = Result { () throws -> [[RedisReply]] in
+            try onQueue { connection in
+                let all = requests.count == 1 ? requests[0].commands : requests.flatMap(\.commands)
+                let replies = try connection.pipeline(all)
+                var answers: [[RedisReply]] = []
+                answers.reserveCapacity(requests.count)
+                var next = 0
+                for request in requests {
+                    var answer = Array(replies[next..<next + request.commands.count])
+                    next += request.commands.count
+                    if let fallback = request.fallback, let message = answer[0].errorMessage, message.hasPrefix("NOSCRIPT") {
+                        answer[0] = try connection.command(fallback)
+                    }
+                    answers.append(answer)
+                }
+                return answers
+            }
+        }
+        switch outcome {
+        case .success(let answers):
+            for (request, answer) in zip(requests, answers) { request.continuation.resume(returning: answer) }
+        case .failure(let error):
+            for request in requests { request.continuation.resume(throwing: error) }
+        }
+    }
 
     private func run<T: Sendable>(_ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
