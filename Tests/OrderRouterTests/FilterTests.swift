@@ -151,3 +151,31 @@ import Testing
         #expect(catalog["BTCUSDT"]?.info.filters.contains { $0.filterType == "LOT_SIZE" } == true)
     }
 }
+
+@Suite struct ResponseTextTests {
+    @Test func jsonStringsAreEscapedOnlyWhereNeeded() {
+        var w = JSONWriter()
+        w.objectStart()
+        w.field("plain", "BTCUSDT-0.00100000")
+        w.field("quote\"back\\slash", "a\"b\\c\nd\re\tf\u{01}g")
+        w.field("unicode", "é€𝄞")
+        w.objectEnd()
+        #expect(w.text == #"{"plain":"BTCUSDT-0.00100000","quote\"back\\slash":"a\"b\\c\nd\re\tf\u0001g","unicode":"é€𝄞"}"#)
+    }
+
+    @Test func generatedClientOrderIDsAreBinanceShapedAndUseEveryLetter() {
+        var seen = Set<Character>()
+        var ids = Set<String>()
+        for _ in 0..<2_000 {
+            let id = OrderRouterAPI.generatedClientOrderID()
+            #expect(id.utf8.count == 22)
+            #expect(id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })
+            #expect(OrderRouterAPI.isValidClientOrderID(id))
+            seen.formUnion(id)
+            ids.insert(id)
+        }
+        // 44,000 letters drawn uniformly from 62: each appears (a missing one has odds near e^-700).
+        #expect(seen.count == 62)
+        #expect(ids.count == 2_000)
+    }
+}

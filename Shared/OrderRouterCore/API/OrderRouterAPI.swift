@@ -245,11 +245,28 @@ public final class OrderRouterAPI: Sendable {
         return "\(configuration.instance)-\(nowMicros)-\(n)"
     }
 
-    /// Binance's generated client order ids: 22 letters and digits.
+    private static let clientOrderIDAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+
+    /// Binance's generated client order ids: 22 letters and digits, uniformly random. Random bytes
+    /// come 8 at a time (one `getrandom` each, not one per letter); a byte below 248 (4 x 62) picks
+    /// a letter, a higher one is skipped, so every letter stays equally likely.
     static func generatedClientOrderID() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<22).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+        return String(unsafeUninitializedCapacity: 22) { buffer in
+            var filled = 0
+            while filled < 22 {
+                var word = generator.next()
+                for _ in 0..<8 where filled < 22 {
+                    let byte = Int(word & 0xFF)
+                    word >>= 8
+                    if byte < 248 {
+                        buffer[filled] = clientOrderIDAlphabet[byte % 62]
+                        filled += 1
+                    }
+                }
+            }
+            return 22
+        }
     }
 
     static func isValidClientOrderID(_ id: String) -> Bool {

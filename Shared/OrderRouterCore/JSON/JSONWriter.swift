@@ -47,6 +47,12 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendQuoted(_ value: String) {
         text.append("\"")
+        // Nearly every string (symbols, ids, decimals) needs no escape: appended whole.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            text.append(value)
+            text.append("\"")
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text.append("\\\"")
