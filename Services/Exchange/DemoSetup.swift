@@ -1,20 +1,28 @@
 import ExchangeProtocol
 import ExchangeSecurity
 import Foundation
+import Logging
 import Messaging
+import ServiceKit
 
 /// `exchange up --demo`: two users (ids 1 and 2) with accounts, an HMAC API key each (read and
 /// trade) and deposits of 100,000 USDT, 10 BTC, 100 ETH and 1,000 BNB, appended to `orders.requests` like
 /// `exchange admin` does; the keys and secrets go to `demo-credentials.json` in the data dir.
-/// Runs once per data dir: with the file present, nothing is appended again.
+/// Runs once per data dir: with the file present, nothing is appended again. The file is written
+/// once the ledger has projected the users (account, API key, every deposit's balance), so a
+/// client that reads it can trade at once.
 struct DemoSetup: Sendable {
     let dataDir: String
     let master: MasterKey
+    /// The Redis the ledger projects into.
+    let redis: RedisEndpoint
+    /// How long to wait for the projections before writing the file anyway (with a warning).
+    var projectionTimeout: Duration = .seconds(60)
 
     static let users: [UInt64] = [1, 2]
     static let deposits: [(asset: String, amount: String)] = [("USDT", "100000"), ("BTC", "10"), ("ETH", "100"), ("BNB", "1000")]
 
-    func prepare(log: any EventLog) async throws -> String {
+    func prepare(log: any EventLog, logger: Logger) async throws -> String {
         let path = "\(dataDir)/demo-credentials.json"
         if FileManager.default.fileExists(atPath: path) { return path }
         var records: [OutgoingRecord] = []
@@ -63,8 +71,40 @@ struct DemoSetup: Sendable {
         let producer = try await log.makeProducer()
         _ = try await producer.send(records)
         await producer.close()
+        if !(await projected(apiKeys: credentials.compactMap { $0["apiKey"] as? String })) {
+            logger.warning("demo users not visible in the ledger's projections after \(projectionTimeout); writing the credentials anyway")
+        }
         let data = try JSONSerialization.data(withJSONObject: ["users": credentials], options: [.prettyPrinted, .sortedKeys])
         FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
         return path
+    }
+
+    /// Polls Redis until every demo user's account, API key and deposit balances are projected.
+    private func projected(apiKeys: [String]) async -> Bool {
+        let client = RedisClient(configuration: RedisConfiguration(host: redis.host, port: redis.port), label: "demo-setup")
+        var commands: [[RedisArgument]] = []
+        for user in Self.users {
+            commands.append(["EXISTS", .string(RedisNames.account(userID: user))])
+            commands.append(["HLEN", .string(RedisNames.balances(userID: user))])
+        }
+        for key in apiKeys { commands.append(["EXISTS", .string(RedisNames.apiKey(key))]) }
+        let deadline = ContinuousClock.now + projectionTimeout
+        while ContinuousClock.now < deadline {
+            if let replies = try? await client.pipeline(commands) {
+                let ready = replies.enumerated().allSatisfy { index, reply in
+                    guard case .integer(let n) = reply else { return false }
+                    // HLEN replies sit at odd indexes of the per-user pairs.
+                    let isBalances = index < 2 * Self.users.count && index % 2 == 1
+                    return isBalances ? n >= Self.deposits.count : n == 1
+                }
+                if ready {
+                    await client.close()
+                    return true
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        await client.close()
+        return false
     }
 }

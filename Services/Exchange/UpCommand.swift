@@ -135,7 +135,7 @@ struct UpCommand: AsyncParsableCommand {
         default:
             break
         }
-        children.append(Startup(endpoint: endpoint, demo: demo ? DemoSetup(dataDir: dataDir, master: master) : nil, logger: logger))
+        children.append(Startup(endpoint: endpoint, demo: demo ? DemoSetup(dataDir: dataDir, master: master, redis: RedisEndpoint(host: "127.0.0.1", port: redisPort)) : nil, logger: logger))
         for service in services {
             let envName = "EXCHANGE_\(service.name.uppercased().replacingOccurrences(of: "-", with: "_"))_ADMIN_PORT"
             children.append(ChildProcess(
@@ -176,7 +176,7 @@ struct Startup: Service {
         logger.info("event log ready, topics created", metadata: ["exchange.eventlog": "\(endpoint)", "exchange.topics": "\(Topics.all.count)"])
         if let demo {
             do {
-                let path = try await demo.prepare(log: log)
+                let path = try await demo.prepare(log: log, logger: logger)
                 logger.info("demo users funded; API keys and secrets in \(path)")
             } catch {
                 logger.error("demo setup failed: \(error)")
