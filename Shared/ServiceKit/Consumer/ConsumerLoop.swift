@@ -154,23 +154,39 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         // not yet durable, so there each batch is durable before the next poll.
         let prefetch = consumer.pollsAheadSafely
         let maxBatch = configuration.maxBatch
-        var prefetched: Task<[ConsumedRecord], any Error>?
+        var prefetched: ReadAhead?
         /// The last batch applied, while its outputs are appended (at most one: appends stay in order).
         var appending: AppendingBatch?
         var aborted = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let tStart = ContinuousClock.now
             let records: [ConsumedRecord]
+            var append = Duration.zero, plan = Duration.zero
             do {
                 if let next = prefetched {
+                    if let pending = appending, !next.done.value.load(ordering: .acquiring) {
+                        // Nothing new has arrived yet: finish the batch in flight now. Waiting for
+                        // the poll first would hold its outcomes until the next record or the
+                        // poll's timeout (up to 200 ms at a low rate).
+                        appending = nil
+                        guard await complete(pending, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
+                        else {
+                            aborted = true
+                            break  // the read-ahead is still in `prefetched`: awaited below
+                        }
+                    }
                     prefetched = nil
-                    records = try await next.value
+                    records = try await next.task.value
                 } else {
                     records = try await consumer.poll(maxRecords: maxBatch, timeout: .milliseconds(200))
                 }
                 if prefetch && !Task.isShuttingDownGracefully {
                     // The next batch is read while this one is applied and appended.
-                    prefetched = Task { try await consumer.poll(maxRecords: maxBatch, timeout: .milliseconds(200)) }
+                    let done = ReadAhead.Flag()
+                    prefetched = ReadAhead(task: Task {
+                        defer { done.value.store(true, ordering: .releasing) }
+                        return try await consumer.poll(maxRecords: maxBatch, timeout: .milliseconds(200))
+                    }, done: done)
                 }
                 health.set(healthName, ready: true, detail: "consuming")
             } catch {
@@ -180,6 +196,8 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 continue
             }
             let tPoll = ContinuousClock.now
+            /// Time spent finishing the previous batch before the poll returned (under its stages).
+            let early = append + plan
             var outputs: [OutgoingRecord] = []
             var stamped: [ProcessorOutput] = []
             var consumed: [TopicPartition: Int64] = [:]
@@ -213,7 +231,6 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             let tApply = ContinuousClock.now
             // The previous batch: its positions advance and its effects are planned only once its
             // outputs are durable. This batch's append starts after that, so appends stay in order.
-            var append = Duration.zero, plan = Duration.zero
             if let previous = appending {
                 appending = nil
                 guard await complete(previous, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
@@ -270,12 +287,12 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             if intervalDue { lastSnapshot = .now }
             if !records.isEmpty {
                 let end = ContinuousClock.now
-                stageTimers.poll.record(tPoll - tStart)
+                stageTimers.poll.record(tPoll - tStart - early)
                 stageTimers.apply.record(tApply - tPoll)
                 stageTimers.append.record(append)
                 stageTimers.effects.record(plan)
                 // Everything else after the apply: launching the append, snapshots, commits.
-                stageTimers.snapshot.record(end - tApply - append - plan)
+                stageTimers.snapshot.record(end - tApply - (append + plan - early))
             }
         }
         // The batch still being appended: made durable (or, if that fails, nothing after the last
@@ -288,7 +305,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         }
         // Records read ahead and not applied are read again after a restart (positions only move
         // with applied batches).
-        _ = try? await prefetched?.value
+        _ = try? await prefetched?.task.value
         await pipeline.settle(failures: failedEffects, logger: logger)
         // A batch whose outputs never became durable is not snapshotted: a restart replays it.
         if !aborted {
@@ -306,6 +323,16 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         await consumer.close()
         await producer.close()
         health.set(healthName, ready: false, detail: "stopped")
+    }
+
+    /// The next poll, started while the loop works on the current batch.
+    struct ReadAhead {
+        final class Flag: Sendable {
+            /// Set once the poll has returned (records or an error).
+            let value = Atomic<Bool>(false)
+        }
+        var task: Task<[ConsumedRecord], any Error>
+        var done: Flag
     }
 
     /// A batch applied, its outputs being appended: what happens once they are durable.
