@@ -164,16 +164,13 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             var append = Duration.zero, plan = Duration.zero
             do {
                 if let next = prefetched {
-                    if let pending = appending, !next.done.value.load(ordering: .acquiring) {
-                        // Nothing new has arrived yet: finish the batch in flight now. Waiting for
-                        // the poll first would hold its outcomes until the next record or the
-                        // poll's timeout (up to 200 ms at a low rate).
-                        appending = nil
-                        guard await complete(pending, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
-                        else {
-                            aborted = true
-                            break  // the read-ahead is still in `prefetched`: awaited below
-                        }
+                    // Nothing new has arrived yet: finish the batch in flight now. Waiting for the
+                    // poll first would hold its outcomes until the next record or the poll's
+                    // timeout (up to 200 ms at a low rate).
+                    if !next.done.value.load(ordering: .acquiring),
+                       !(await completeInFlight(&appending, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)) {
+                        aborted = true
+                        break  // the read-ahead is still in `prefetched`: awaited below
                     }
                     prefetched = nil
                     records = try await next.task.value
@@ -231,13 +228,10 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
             let tApply = ContinuousClock.now
             // The previous batch: its positions advance and its effects are planned only once its
             // outputs are durable. This batch's append starts after that, so appends stay in order.
-            if let previous = appending {
-                appending = nil
-                guard await complete(previous, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
-                else {
-                    aborted = true
-                    break
-                }
+            guard await completeInFlight(&appending, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
+            else {
+                aborted = true
+                break
             }
             // Positions only advance once outputs are durable; until then the append retries the
             // same records (same event ids) so downstream de-duplication holds.
@@ -262,13 +256,10 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 // positions recorded; and it moves the restart point past those batches, so their
                 // effects are applied (or their failure handed to the planner) first: a crash never
                 // loses them.
-                if let last = appending {
-                    appending = nil
-                    guard await complete(last, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
-                    else {
-                        aborted = true
-                        break
-                    }
+                guard await completeInFlight(&appending, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)
+                else {
+                    aborted = true
+                    break
                 }
                 await pipeline.settle(failures: failedEffects, logger: logger)
             }
@@ -297,11 +288,9 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
         }
         // The batch still being appended: made durable (or, if that fails, nothing after the last
         // durable batch reaches a snapshot).
-        if let last = appending, !aborted {
+        if !aborted {
             var append = Duration.zero, plan = Duration.zero
-            if !(await complete(last, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan)) {
-                aborted = true
-            }
+            aborted = !(await completeInFlight(&appending, units: units, pipeline: &pipeline, failures: failedEffects, append: &append, plan: &plan))
         }
         // Records read ahead and not applied are read again after a restart (positions only move
         // with applied batches).
@@ -361,6 +350,17 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
                 logger.warning("side effects failed (outputs are durable; effects are redone or lost)", metadata: ["error": "\(failure)"])
             }
         }
+    }
+
+    /// Completes the batch in `appending`, if any, and clears it (see `complete`). False if the
+    /// loop was cancelled before its outputs were durable.
+    private func completeInFlight(
+        _ appending: inout AppendingBatch?, units: UnitTable, pipeline: inout EffectsPipeline, failures: Counter,
+        append: inout Duration, plan: inout Duration
+    ) async -> Bool {
+        guard let batch = appending else { return true }
+        appending = nil
+        return await complete(batch, units: units, pipeline: &pipeline, failures: failures, append: &append, plan: &plan)
     }
 
     /// Waits until `batch`'s outputs are durable (time in `append`), then advances its positions
