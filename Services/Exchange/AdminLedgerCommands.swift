@@ -12,7 +12,7 @@ struct AdminConnection: ParsableArguments {
     var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:6379"
 
     @Option(help: "Redis for the ledger's answer and projections (EXCHANGE_REDIS).")
-    var redis: String = ProcessInfo.processInfo.environment["EXCHANGE_REDIS"] ?? "redis://127.0.0.1:6379"
+    var redis: String = ProcessInfo.processInfo.environment["EXCHANGE_REDIS"] ?? "redis://127.0.0.1:\(DefaultPorts.projectionsRedis)"
 
     @Option(name: .customLong("operator"), help: "Operator name recorded with the change (default $USER).")
     var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"

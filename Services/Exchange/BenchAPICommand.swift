@@ -61,7 +61,7 @@ struct BenchAPICommand: AsyncParsableCommand {
 
         var cluster: KafkaMockCluster?
         var eventLog = "redis"
-        var setup = "exchange up --demo (redis-server AOF appendfsync always, Redis Streams event log)"
+        var setup = "exchange up --demo (event log: Redis Streams on redis-server with AOF appendfsync always; projections, Pub/Sub, rate limits: a second redis-server, also appendfsync always)"
         if backend == .kafkaMock {
             let mock = try KafkaMockCluster(brokers: 3)
             // The mock brokers do not answer CreateTopics: the catalogue is made here, as
@@ -204,7 +204,7 @@ struct BenchAPICommand: AsyncParsableCommand {
 
     /// An offset (a multiple of 100 from 10,000 to 40,000) at which every port of the stack is free.
     static func freeOffset() throws -> Int {
-        let base = [6379, DefaultPorts.orderRouterAPI, DefaultPorts.notifierWebSocket] + UpCommand.services(offset: 0).map(\.adminPort)
+        let base = [DefaultPorts.eventLogRedis, DefaultPorts.projectionsRedis, DefaultPorts.orderRouterAPI, DefaultPorts.notifierWebSocket] + UpCommand.services(offset: 0).map(\.adminPort)
         for _ in 0..<200 {
             let offset = Int.random(in: 100...400) * 100
             if base.allSatisfy({ isFree($0 + offset) }) { return offset }

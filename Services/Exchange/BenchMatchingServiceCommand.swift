@@ -32,6 +32,9 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
     @Option(help: "Directory holding the matching executable (default: next to this one).")
     var binDir: String?
 
+    @Flag(help: "Projections, replies and Pub/Sub in the event log's own redis-server (fsync always) instead of a second one.")
+    var sharedRedis = false
+
     @Option(help: "RNG seed.")
     var seed: UInt64 = 7
 
@@ -45,6 +48,10 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         let inProcess = Self.processorOnly(Self.workload(commands: commands, symbols: symbols, seed: seed))
         let redis = try await PrivateRedis.start()
         let target = try await BenchTarget.start(backend, redis: redis)
+        // Projections, replies and Pub/Sub in a second redis-server, as `exchange up` runs them,
+        // unless --shared-redis.
+        let projections = sharedRedis ? nil : try await PrivateRedis.start()
+        let projectionsURL = projections?.url ?? redis.url
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-matching-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var pid: pid_t?
@@ -64,7 +71,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             let run = try await ServiceBenchRun.start(
                 binary: binary,
                 arguments: [
-                    "--event-log", target.eventLogURL, "--redis", redis.url, "--data-dir", work, "--instance", "matching-bench",
+                    "--event-log", target.eventLogURL, "--redis", projectionsURL, "--data-dir", work, "--instance", "matching-bench",
                     "--symbols", "none", "--log-level", "warning",
                 ],
                 logFile: "\(work)/matching.log")
@@ -76,7 +83,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             let partitions = try await target.log.partitionCount(of: Topics.matchingEvents.name)
             let ends = try await target.log.endOffsets((0..<partitions).map { TopicPartition(Topics.matchingEvents.name, $0) })
             try printJSON([
-                "benchmark": "matching-service", "backend": backend.rawValue, "setup": target.setup,
+                "benchmark": "matching-service", "backend": backend.rawValue, "setup": target.setup + (sharedRedis ? "; projections in the same redis-server" : "; projections in a second redis-server (also AOF appendfsync always)"),
                 "commands": commands, "symbols": symbols, "seed": seed,
                 "mix": ["gtc": 0.70, "ioc": 0.10, "cancel": 0.20],
                 "commands_per_s": Int(Double(applied - firstCount) / max(seconds, 1e-9)),
@@ -92,6 +99,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             if let pid { kill(pid, SIGKILL); _ = await Spawn.waitForExit(pid) }
             await target.stop()
             await redis.stop()
+            await projections?.stop()
             throw error
         }
         if let pid {
@@ -100,6 +108,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         }
         await target.stop()
         await redis.stop()
+        await projections?.stop()
         try? FileManager.default.removeItem(atPath: work)
     }
 

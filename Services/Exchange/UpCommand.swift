@@ -19,7 +19,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "redis (Redis Streams on the managed redis-server) or kafka://HOST:PORT.")
     var eventLog: String = "redis"
 
-    @Option(help: "Added to every default port (Redis 6379, REST 8080, WebSocket 8090, admin 9101-9105), to run a second stack beside the first.")
+    @Option(help: "Added to every default port (Redis 6379 and 6389, REST 8080, WebSocket 8090, admin 9101-9105), to run a second stack beside the first.")
     var portsOffset: Int = 0
 
     @Option(help: "Directory holding the service executables (default: next to this one).")
@@ -70,29 +70,39 @@ struct UpCommand: AsyncParsableCommand {
         let dataDir = URL(fileURLWithPath: self.dataDir).standardizedFileURL.path
         let logs = "\(dataDir)/logs"
         try FileManager.default.createDirectory(atPath: "\(dataDir)/redis", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(dataDir)/redis-projections", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let binDir = self.binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         let services = Self.services(offset: portsOffset)
-        let redisPort = 6379 + portsOffset
+        let redisPort = DefaultPorts.eventLogRedis + portsOffset
+        let projectionsPort = DefaultPorts.projectionsRedis + portsOffset
         for service in services where !FileManager.default.isExecutableFile(atPath: "\(binDir)/\(service.name)") {
             throw ValidationError("missing executable \(binDir)/\(service.name); build with `swift build -c release`")
         }
         guard let redisServer = Self.which("redis-server") else {
             throw ValidationError("redis-server not found; install Debian's redis-server package (make run does)")
         }
-        let redisURL = "redis://127.0.0.1:\(redisPort)"
-        let eventLogURL = eventLog == "redis" ? redisURL : eventLog
+        let eventLogRedisURL = "redis://127.0.0.1:\(redisPort)"
+        let redisURL = "redis://127.0.0.1:\(projectionsPort)"
+        let eventLogURL = eventLog == "redis" ? eventLogRedisURL : eventLog
         guard let endpoint = EventLogEndpoint(eventLogURL) else { throw ValidationError("bad --event-log \(eventLog)") }
 
-        var children: [any Service] = [
+        /// A redis-server on loopback with its AOF fsynced before every reply.
+        func redis(_ name: String, port: Int, dir: String) -> ChildProcess {
             ChildProcess(
-                name: "redis-server", executable: redisServer,
+                name: name, executable: redisServer,
                 arguments: [
-                    "--port", String(redisPort), "--bind", "127.0.0.1", "--dir", "\(dataDir)/redis",
+                    "--port", String(port), "--bind", "127.0.0.1", "--dir", "\(dataDir)/\(dir)",
                     "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
                     "--protected-mode", "yes",
                 ],
-                environment: [:], logFile: "\(logs)/redis-server.log", logger: logger),
+                environment: [:], logFile: "\(logs)/\(name).log", logger: logger)
+        }
+        var children: [any Service] = [
+            redis("redis-server", port: redisPort, dir: "redis"),
+            // Projections, Pub/Sub, rate limits, as durable as the log's, in a server of their
+            // own: the two event loops share the work and neither's fsyncs hold up the other's replies.
+            redis("redis-projections", port: projectionsPort, dir: "redis-projections"),
         ]
         let symbolsPath = URL(fileURLWithPath: symbols).standardizedFileURL.path
         _ = try SymbolCatalog.load(path: symbolsPath)  // refuse to start every service on a bad catalogue
@@ -135,7 +145,7 @@ struct UpCommand: AsyncParsableCommand {
         default:
             break
         }
-        children.append(Startup(endpoint: endpoint, demo: demo ? DemoSetup(dataDir: dataDir, master: master, redis: RedisEndpoint(host: "127.0.0.1", port: redisPort)) : nil, logger: logger))
+        children.append(Startup(endpoint: endpoint, demo: demo ? DemoSetup(dataDir: dataDir, master: master, redis: RedisEndpoint(host: "127.0.0.1", port: projectionsPort)) : nil, logger: logger))
         for service in services {
             let envName = "EXCHANGE_\(service.name.uppercased().replacingOccurrences(of: "-", with: "_"))_ADMIN_PORT"
             children.append(ChildProcess(
@@ -206,7 +216,7 @@ struct ReadinessReporter: Service {
                 let extra = service.listens.isEmpty ? "" : "  \(service.listens)"
                 lines.append("  \(service.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(ready ? "ready  " : "waiting") admin http://127.0.0.1:\(service.adminPort)/health\(extra)")
             }
-            let report = (["exchange stack (\(allReady ? "all ready" : "starting")): event log \(endpoint), redis \(redisURL), data \(dataDir)"] + lines).joined(separator: "\n")
+            let report = (["exchange stack (\(allReady ? "all ready" : "starting")): event log \(endpoint), projections redis \(redisURL), data \(dataDir)"] + lines).joined(separator: "\n")
             if report != lastReport {
                 writeLine(report)
                 lastReport = report

@@ -39,7 +39,8 @@ class Stack:
         self.process = None
         self.rest = f"http://127.0.0.1:{8080 + ports_offset}"
         self.ws_port = 8090 + ports_offset
-        self.redis_port = 6379 + ports_offset
+        self.redis_port = 6379 + ports_offset  # the event log
+        self.projections_port = 6389 + ports_offset  # projections, Pub/Sub, rate limits
         self.admin = {name: f"http://127.0.0.1:{port + ports_offset}" for name, port in SERVICES.items()}
 
     def start(self):

@@ -84,7 +84,7 @@ def expected_trade(trade_id, time_ms, buyer_is_maker):
 
 def publish_trades(stack, first_id, count):
     for i in range(count):
-        resp(stack.redis_port, "PUBLISH", "md.trades." + SYMBOL,
+        resp(stack.projections_port, "PUBLISH", "md.trades." + SYMBOL,
              md_trade_envelope(first_id + i, 4_200_000_000_000, 100_000, 1_700_000_000_000 + i, i % 2 == 0))
 
 
@@ -129,7 +129,7 @@ def test_connector_stream_client_gets_trades_byte_exact(demo):
     try:
         client.trade(symbol="btcusdt", id=7)
         assert json.loads(got.get(timeout=10)) == {"result": None, "id": 7}
-        wait_numsub(demo.redis_port, "md.trades." + SYMBOL, 1)
+        wait_numsub(demo.projections_port, "md.trades." + SYMBOL, 1)
         publish_trades(demo, 100, 3)
         for i in range(3):
             assert json.loads(got.get(timeout=10)) == expected_trade(100 + i, 1_700_000_000_000 + i, i % 2 == 0)
@@ -147,7 +147,7 @@ def test_sdk_websocket_streams_trade(demo):
         stream = await connection.trade(symbol="btcusdt")
         stream.on("message", lambda data: received.append(data))
         # In a thread: the SDK's SUBSCRIBE goes out from this event loop.
-        await asyncio.to_thread(wait_numsub, demo.redis_port, "md.trades." + SYMBOL, 1)
+        await asyncio.to_thread(wait_numsub, demo.projections_port, "md.trades." + SYMBOL, 1)
         publish_trades(demo, 200, 2)
         deadline = time.time() + 10
         while len(received) < 2 and time.time() < deadline:

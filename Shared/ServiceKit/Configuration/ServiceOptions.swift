@@ -8,7 +8,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("event-log"), help: "Event log: redis://HOST:PORT or kafka://HOST:PORT[,...] (EXCHANGE_EVENT_LOG, default redis://127.0.0.1:6379)")
     public var eventLog: String?
 
-    @Option(name: .customLong("redis"), help: "Redis for projections, Pub/Sub, rate limits (EXCHANGE_REDIS, default redis://127.0.0.1:6379)")
+    @Option(name: .customLong("redis"), help: "Redis for projections, Pub/Sub, rate limits (EXCHANGE_REDIS, default redis://127.0.0.1:6389; it may be the event log's own)")
     public var redis: String?
 
     @Option(name: .customLong("admin-host"), help: "Host of /metrics and /health (EXCHANGE_ADMIN_HOST, default 127.0.0.1)")
@@ -51,7 +51,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         guard let eventLogEndpoint = EventLogEndpoint(eventLogText) else {
             throw ValidationError("bad --event-log \(eventLogText): want redis://HOST:PORT or kafka://HOST:PORT")
         }
-        let redisText = pick(redis, "EXCHANGE_REDIS", "redis://127.0.0.1:6379")
+        let redisText = pick(redis, "EXCHANGE_REDIS", "redis://127.0.0.1:\(DefaultPorts.projectionsRedis)")
         guard let redisEndpoint = RedisEndpoint(redisText) else { throw ValidationError("bad --redis \(redisText)") }
         let portText = adminPort.map(String.init) ?? environment[envPortName] ?? String(defaultAdminPort)
         guard let port = Int(portText), (0...65535).contains(port) else { throw ValidationError("bad admin port \(portText)") }
@@ -125,6 +125,11 @@ public struct ServiceConfiguration: Sendable {
 
 /// Default admin ports, one per service, so one machine runs them all side by side.
 public enum DefaultPorts {
+    /// The event log's Redis (Redis Streams backend, `appendfsync always`).
+    public static let eventLogRedis = 6379
+    /// The Redis for projections, Pub/Sub and rate limits (a server of its own, so the log's
+    /// fsyncs and these writes do not queue behind each other).
+    public static let projectionsRedis = 6389
     public static let orderRouterAPI = 8080
     public static let notifierWebSocket = 8090
     public static let marketDataAdmin = 9101
