@@ -114,10 +114,19 @@ struct RedisClientTests {
         // EVALSHA now misses inside the batch: that call falls back to EVAL, the others are unaffected.
         #expect(try await client.send("SCRIPT", "FLUSH") == .status("OK"))
         let before = client.batchesSent.withLock { $0 }
+        // A second client watches the server and opens the gate; no step below depends on timing.
+        let admin = try await RedisClient.connect(configuration: server.configuration)
+        func waitUntil(_ condition: () async throws -> Bool) async throws {
+            for _ in 0..<1_000 where !(try await condition()) { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try await condition())
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Holds the client's queue for a second, so every call below waits for the same drain.
-            group.addTask { _ = try await client.send(["BLPOP", "never", "1"], blockingFor: .seconds(1)) }
-            try await Task.sleep(for: .milliseconds(100))
+            // Holds the client's queue until the gate opens, so every call below waits for the same drain.
+            group.addTask { _ = try await client.send(["BLPOP", "gate", "30"], blockingFor: .seconds(30)) }
+            try await waitUntil {
+                guard case .bulk(let info) = try await admin.send("INFO", "clients") else { return false }
+                return String(decoding: info, as: UTF8.self).contains("blocked_clients:1")
+            }
             for task in 0..<60 {
                 group.addTask {
                     switch task % 3 {
@@ -131,8 +140,11 @@ struct RedisClientTests {
                     }
                 }
             }
+            try await waitUntil { client.requestsWaiting == 60 }
+            #expect(try await admin.send("LPUSH", "gate", "open") == .integer(1))
             try await group.waitForAll()
         }
+        await admin.close()
         #expect(client.batchesSent.withLock { $0 } - before == 1)
         #expect(try await client.send("GET", "k30") == .bulk(Array("v30".utf8)))
         await client.close()

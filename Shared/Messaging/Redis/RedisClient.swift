@@ -126,6 +126,8 @@ public final class RedisClient: @unchecked Sendable {
     private let waiting = RedisLocked<(requests: [Request], drainQueued: Bool)>(([], false))
     /// Pipelines sent for `send`/`pipeline`/`eval` calls (each one round trip), for tests.
     let batchesSent = RedisLocked<Int>(0)
+    /// Calls queued for the next pipeline, for tests.
+    var requestsWaiting: Int { waiting.withLock { $0.requests.count } }
 
     /// Queues a call's commands for the next batch and waits for their replies.
     private func batched(_ commands: [[[UInt8]]], fallback: [[UInt8]]? = nil) async throws -> [RedisReply] {
