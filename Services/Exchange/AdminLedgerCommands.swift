@@ -9,7 +9,7 @@ import Synchronization
 /// Where the admin commands reach the stack, and who is acting.
 struct AdminConnection: ParsableArguments {
     @Option(help: "Event log: redis://HOST:PORT or kafka://HOST:PORT (EXCHANGE_EVENT_LOG).")
-    var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:6379"
+    var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:\(DefaultPorts.eventLogRedis)"
 
     @Option(help: "Redis for the ledger's answer and projections (EXCHANGE_REDIS).")
     var redis: String = ProcessInfo.processInfo.environment["EXCHANGE_REDIS"] ?? "redis://127.0.0.1:\(DefaultPorts.projectionsRedis)"

@@ -57,10 +57,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
         let built = Self.workload(trades: trades, users: users, seed: seed, catalog: catalog)
         let redis = try await PrivateRedis.start()
         let target = try await BenchTarget.start(backend, redis: redis)
-        // Projections, replies and Pub/Sub in a second redis-server, as `exchange up` runs them,
-        // unless --shared-redis.
-        let projections = sharedRedis ? nil : try await PrivateRedis.start()
-        let projectionsURL = projections?.url ?? redis.url
+        let projections = try await ProjectionsRedis.start(shared: sharedRedis, eventLog: redis)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ledger-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var pid: pid_t?
@@ -76,7 +73,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
             let run = try await ServiceBenchRun.start(
                 binary: binary,
                 arguments: [
-                    "--event-log", target.eventLogURL, "--redis", projectionsURL, "--data-dir", work, "--instance", "ledger-bench",
+                    "--event-log", target.eventLogURL, "--redis", projections.url, "--data-dir", work, "--instance", "ledger-bench",
                     "--symbols", catalogPath, "--log-level", "warning",
                 ],
                 logFile: "\(work)/ledger.log")
@@ -90,7 +87,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
             let ends = try await target.log.endOffsets((0..<(try await target.log.partitionCount(of: Topics.ledgerEvents.name)))
                 .map { TopicPartition(Topics.ledgerEvents.name, $0) })
             try printJSON([
-                "benchmark": "ledger-service", "backend": backend.rawValue, "setup": target.setup + (sharedRedis ? "; projections in the same redis-server" : "; projections in a second redis-server (also AOF appendfsync always)"),
+                "benchmark": "ledger-service", "backend": backend.rawValue, "setup": target.setup + projections.setupNote,
                 "trades": trades, "users": users, "seed": seed,
                 "records": total, "setup_records": built.setupRecords, "trade_records": built.tradeCopies,
                 "trades_settled_per_s": Int(Double(trades) * timedShare / max(seconds, 1e-9)),
@@ -106,7 +103,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
             if let pid { kill(pid, SIGKILL); _ = await Spawn.waitForExit(pid) }
             await target.stop()
             await redis.stop()
-            await projections?.stop()
+            await projections.stop()
             throw error
         }
         if let pid {
@@ -115,7 +112,7 @@ struct BenchLedgerServiceCommand: AsyncParsableCommand {
         }
         await target.stop()
         await redis.stop()
-        await projections?.stop()
+        await projections.stop()
         try? FileManager.default.removeItem(atPath: work)
     }
 

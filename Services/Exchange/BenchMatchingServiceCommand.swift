@@ -48,10 +48,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         let inProcess = Self.processorOnly(Self.workload(commands: commands, symbols: symbols, seed: seed))
         let redis = try await PrivateRedis.start()
         let target = try await BenchTarget.start(backend, redis: redis)
-        // Projections, replies and Pub/Sub in a second redis-server, as `exchange up` runs them,
-        // unless --shared-redis.
-        let projections = sharedRedis ? nil : try await PrivateRedis.start()
-        let projectionsURL = projections?.url ?? redis.url
+        let projections = try await ProjectionsRedis.start(shared: sharedRedis, eventLog: redis)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-matching-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         var pid: pid_t?
@@ -71,7 +68,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             let run = try await ServiceBenchRun.start(
                 binary: binary,
                 arguments: [
-                    "--event-log", target.eventLogURL, "--redis", projectionsURL, "--data-dir", work, "--instance", "matching-bench",
+                    "--event-log", target.eventLogURL, "--redis", projections.url, "--data-dir", work, "--instance", "matching-bench",
                     "--symbols", "none", "--log-level", "warning",
                 ],
                 logFile: "\(work)/matching.log")
@@ -83,7 +80,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             let partitions = try await target.log.partitionCount(of: Topics.matchingEvents.name)
             let ends = try await target.log.endOffsets((0..<partitions).map { TopicPartition(Topics.matchingEvents.name, $0) })
             try printJSON([
-                "benchmark": "matching-service", "backend": backend.rawValue, "setup": target.setup + (sharedRedis ? "; projections in the same redis-server" : "; projections in a second redis-server (also AOF appendfsync always)"),
+                "benchmark": "matching-service", "backend": backend.rawValue, "setup": target.setup + projections.setupNote,
                 "commands": commands, "symbols": symbols, "seed": seed,
                 "mix": ["gtc": 0.70, "ioc": 0.10, "cancel": 0.20],
                 "commands_per_s": Int(Double(applied - firstCount) / max(seconds, 1e-9)),
@@ -99,7 +96,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
             if let pid { kill(pid, SIGKILL); _ = await Spawn.waitForExit(pid) }
             await target.stop()
             await redis.stop()
-            await projections?.stop()
+            await projections.stop()
             throw error
         }
         if let pid {
@@ -108,7 +105,7 @@ struct BenchMatchingServiceCommand: AsyncParsableCommand {
         }
         await target.stop()
         await redis.stop()
-        await projections?.stop()
+        await projections.stop()
         try? FileManager.default.removeItem(atPath: work)
     }
 
@@ -261,6 +258,23 @@ struct ServiceBenchRun {
         }
         return result
     }
+}
+
+/// Where a service benchmark's projections, replies and Pub/Sub go: a second private redis-server,
+/// as `exchange up` runs them, or (`shared`) the event log's own.
+struct ProjectionsRedis {
+    let url: String
+    /// What the benchmark's `setup` field adds.
+    let setupNote: String
+    private let own: PrivateRedis?
+
+    static func start(shared: Bool, eventLog: PrivateRedis) async throws -> ProjectionsRedis {
+        if shared { return ProjectionsRedis(url: eventLog.url, setupNote: "; projections in the same redis-server", own: nil) }
+        let own = try await PrivateRedis.start()
+        return ProjectionsRedis(url: own.url, setupNote: "; projections in a second redis-server (also AOF appendfsync always)", own: own)
+    }
+
+    func stop() async { await own?.stop() }
 }
 
 /// A private redis-server (AOF fsync always) on a free loopback port, for benchmarks.

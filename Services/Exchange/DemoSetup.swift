@@ -17,7 +17,7 @@ struct DemoSetup: Sendable {
     /// The Redis the ledger projects into.
     let redis: RedisEndpoint
     /// How long to wait for the projections before writing the file anyway (with a warning).
-    var projectionTimeout: Duration = .seconds(60)
+    static let projectionTimeout: Duration = .seconds(60)
 
     static let users: [UInt64] = [1, 2]
     static let deposits: [(asset: String, amount: String)] = [("USDT", "100000"), ("BTC", "10"), ("ETH", "100"), ("BNB", "1000")]
@@ -72,7 +72,7 @@ struct DemoSetup: Sendable {
         _ = try await producer.send(records)
         await producer.close()
         if !(await projected(apiKeys: credentials.compactMap { $0["apiKey"] as? String })) {
-            logger.warning("demo users not visible in the ledger's projections after \(projectionTimeout); writing the credentials anyway")
+            logger.warning("demo users not visible in the ledger's projections after \(Self.projectionTimeout); writing the credentials anyway")
         }
         let data = try JSONSerialization.data(withJSONObject: ["users": credentials], options: [.prettyPrinted, .sortedKeys])
         FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
@@ -82,20 +82,19 @@ struct DemoSetup: Sendable {
     /// Polls Redis until every demo user's account, API key and deposit balances are projected.
     private func projected(apiKeys: [String]) async -> Bool {
         let client = RedisClient(configuration: RedisConfiguration(host: redis.host, port: redis.port), label: "demo-setup")
-        var commands: [[RedisArgument]] = []
+        // Each check and the least integer reply that passes it.
+        var checks: [(command: [RedisArgument], atLeast: Int64)] = []
         for user in Self.users {
-            commands.append(["EXISTS", .string(RedisNames.account(userID: user))])
-            commands.append(["HLEN", .string(RedisNames.balances(userID: user))])
+            checks.append((["EXISTS", .string(RedisNames.account(userID: user))], 1))
+            checks.append((["HLEN", .string(RedisNames.balances(userID: user))], Int64(Self.deposits.count)))
         }
-        for key in apiKeys { commands.append(["EXISTS", .string(RedisNames.apiKey(key))]) }
-        let deadline = ContinuousClock.now + projectionTimeout
+        for key in apiKeys { checks.append((["EXISTS", .string(RedisNames.apiKey(key))], 1)) }
+        let deadline = ContinuousClock.now + Self.projectionTimeout
         while ContinuousClock.now < deadline {
-            if let replies = try? await client.pipeline(commands) {
-                let ready = replies.enumerated().allSatisfy { index, reply in
-                    guard case .integer(let n) = reply else { return false }
-                    // HLEN replies sit at odd indexes of the per-user pairs.
-                    let isBalances = index < 2 * Self.users.count && index % 2 == 1
-                    return isBalances ? n >= Self.deposits.count : n == 1
+            if let replies = try? await client.pipeline(checks.map(\.command)) {
+                let ready = zip(replies, checks).allSatisfy { reply, check in
+                    if case .integer(let n) = reply { return n >= check.atLeast }
+                    return false
                 }
                 if ready {
                     await client.close()

@@ -13,7 +13,7 @@ struct TailCommand: AsyncParsableCommand {
     var topic: String
 
     @Option(help: "Event log: redis://HOST:PORT or kafka://HOST:PORT.")
-    var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:6379"
+    var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:\(DefaultPorts.eventLogRedis)"
 
     @Option(help: "Start this many records before the end of each partition (default: from the beginning).")
     var last: Int64?

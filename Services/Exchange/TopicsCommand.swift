@@ -10,7 +10,7 @@ struct TopicsCommand: AsyncParsableCommand {
         commandName: "topics", abstract: "List the topic catalogue; with --create, create it on the event log.")
 
     @Option(help: "Event log: redis://HOST:PORT or kafka://HOST:PORT.")
-    var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:6379"
+    var eventLog: String = ProcessInfo.processInfo.environment["EXCHANGE_EVENT_LOG"] ?? "redis://127.0.0.1:\(DefaultPorts.eventLogRedis)"
 
     @Flag(help: "Create the topics (existing ones are left as they are) and show their end offsets.")
     var create = false

@@ -47,7 +47,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     ) throws -> ServiceConfiguration {
         func pick(_ flag: String?, _ env: String, _ fallback: String) -> String { flag ?? environment[env] ?? fallback }
         let envPortName = "EXCHANGE_\(service.uppercased().replacingOccurrences(of: "-", with: "_"))_ADMIN_PORT"
-        let eventLogText = pick(eventLog, "EXCHANGE_EVENT_LOG", "redis://127.0.0.1:6379")
+        let eventLogText = pick(eventLog, "EXCHANGE_EVENT_LOG", "redis://127.0.0.1:\(DefaultPorts.eventLogRedis)")
         guard let eventLogEndpoint = EventLogEndpoint(eventLogText) else {
             throw ValidationError("bad --event-log \(eventLogText): want redis://HOST:PORT or kafka://HOST:PORT")
         }
