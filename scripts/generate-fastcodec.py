@@ -171,8 +171,30 @@ def emit(msgs):
             entries.append(("oneof", min(c["number"] for c in cases), (prop, cases)))
         entries.sort(key=lambda e: e[1])
         a("extension %s: FastProtoMessage {" % name)
-        a("    public func fastEncode(into w: inout ProtoWriter) {")
+        # A message whose oneof `payload` comes after all its other fields (the Envelope) also gets
+        # its header (the fields before the oneof) and its payload (the rest) as separate encoders,
+        # so a copy of an envelope for another topic can reuse the payload's bytes.
+        split = None
+        if "payload" in m["oneofs"]:
+            first = min(c["number"] for c in m["oneofs"]["payload"])
+            if all(f["number"] < first for f in m["fields"]):
+                split = first
+        if split is not None:
+            a("    public func fastEncode(into w: inout ProtoWriter) {")
+            a("        fastEncodeHeader(into: &w)")
+            a("        fastEncodePayload(into: &w)")
+            a("    }")
+            a("")
+            a("    /// The fields before the oneof `payload`: `fastEncode` writes these, then `fastEncodePayload`.")
+            a("    public func fastEncodeHeader(into w: inout ProtoWriter) {")
+        else:
+            a("    public func fastEncode(into w: inout ProtoWriter) {")
         for kind, _, f in entries:
+            if split is not None and kind == "oneof":
+                a("    }")
+                a("")
+                a("    /// The oneof `payload` and unknown fields (what follows `fastEncodeHeader`).")
+                a("    public func fastEncodePayload(into w: inout ProtoWriter) {")
             if kind == "oneof":
                 prop, cases = f
                 a("        switch self.%s {" % prop)

@@ -57,31 +57,47 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     public var settlementCopies = true
 
     public mutating func apply(_ input: ProcessorInput) -> [ProcessorOutput] {
-        var outputs = applyCommand(input)
+        let produced = applyCommand(input)
+        var outputs = produced.outputs
         guard settlementCopies else { return outputs }
-        for index in outputs.indices {
-            switch outputs[index].envelope.payload {
-            case .orderUpdate(let update):
-                outputs.append(Self.settlementCopy(outputs[index], of: index, user: update.userID))
-            case .orderRejected(let rejected) where rejected.userID != 0:
-                outputs.append(Self.settlementCopy(outputs[index], of: index, user: rejected.userID))
-            case .trade(let trade):
-                outputs.append(Self.settlementCopy(outputs[index], of: index, user: trade.buyerUserID))
-                if trade.sellerUserID != trade.buyerUserID {
-                    outputs.append(Self.settlementCopy(outputs[index], of: index, user: trade.sellerUserID))
-                }
-            default:
-                continue
+        for (index, owners) in produced.owners.enumerated() {
+            guard let owners else { continue }
+            outputs.append(Self.settlementCopy(outputs[index], of: index, user: owners.first))
+            if let second = owners.second {
+                outputs.append(Self.settlementCopy(outputs[index], of: index, user: second))
             }
         }
         return outputs
     }
 
+    /// The outputs of one command and, for each, the users whose ledger partitions get a copy
+    /// (order reports and rejections: the order's user; trades: both sides, once if they are the
+    /// same user; book deltas: none). Kept beside the outputs so the copies are made without
+    /// reading the payloads back out of the envelopes.
+    struct Produced {
+        var outputs: [ProcessorOutput] = []
+        var owners: [(first: UInt64, second: UInt64?)?] = []
+
+        init() {}
+
+        init(_ output: ProcessorOutput, owner: UInt64?) {
+            append(output, owner: owner)
+        }
+
+        mutating func append(_ output: ProcessorOutput, owner: UInt64?, second: UInt64? = nil) {
+            outputs.append(output)
+            owners.append(owner.map { ($0, second) })
+        }
+    }
+
     /// The copy of output `index` for the ledger (same payload: the loop reuses its encoded bytes).
     static func settlementCopy(_ output: ProcessorOutput, of index: Int, user: UInt64) -> ProcessorOutput {
-        var envelope = output.envelope
-        envelope.replyTo = ""
-        return ProcessorOutput(topic: Topics.ordersRequests.name, key: String(user), envelope: envelope, payloadOf: index)
+        var copy = output
+        copy.topic = Topics.ordersRequests.name
+        copy.key = String(user)
+        copy.storedEnvelope.replyTo = ""
+        copy.payloadOf = index
+        return copy
     }
 
     // The consumer loop calls through the protocol, unspecialized; this makes the generic body
@@ -93,7 +109,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         return book.rules
     }
 
-    mutating func applyCommand(_ input: ProcessorInput) -> [ProcessorOutput] {
+    mutating func applyCommand(_ input: ProcessorInput) -> Produced {
         let envelope = input.envelope
         let time = envelope.emittedAtMs
         let command: (symbol: String, command: MatchingCommand)
@@ -101,7 +117,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         case .fundedOrder(let funded):
             switch prepare(funded, envelope) {
             case .success(let request): command = (funded.order.symbol, .place(request))
-            case .failure(let rejected): return [rejected.output]
+            case .failure(let rejected): return rejected.produced
             }
         case .cancelOrder(let cancel):
             command = (cancel.symbol, .cancel(Self.cancelRequest(cancel, time: time)))
@@ -114,22 +130,22 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         case .cancelReplaceOrder(let replace):
             // Unfunded: the ledger forwards cancel-replaces as `fundedCancelReplace` once it has
             // reserved the new order's funds. Matching an unfunded order would spend unreserved money.
-            return [rejection(envelope, symbol: replace.symbol, userID: replace.userID, orderID: replace.place.orderID,
-                              clientOrderID: replace.place.clientOrderID, code: -1020, message: "This operation is not supported.")]
+            return rejection(envelope, symbol: replace.symbol, userID: replace.userID, orderID: replace.place.orderID,
+                             clientOrderID: replace.place.clientOrderID, code: -1020, message: "This operation is not supported.").produced
         case .fundedCancelReplace(let replace):
             let request: OrderRequest
             switch prepare(replace.place, envelope) {
             case .success(let prepared): request = prepared
-            case .failure(let rejected): return [rejected.output]
+            case .failure(let rejected): return rejected.produced
             }
             guard let mode = CancelReplaceMode(proto: replace.mode) else {
-                return [rejection(envelope, symbol: replace.place.order.symbol, userID: request.userID, orderID: request.orderID,
-                                  clientOrderID: request.clientOrderID, code: -1013, message: "Invalid order.")]
+                return rejection(envelope, symbol: replace.place.order.symbol, userID: request.userID, orderID: request.orderID,
+                                 clientOrderID: request.clientOrderID, code: -1013, message: "Invalid order.").produced
             }
             command = (replace.place.order.symbol, .cancelReplace(CancelReplaceRequest(
                 mode: mode, cancel: Self.cancelRequest(replace.cancel, time: time), place: request)))
         default:
-            return []
+            return Produced()
         }
         // `index(forKey:)`, not `books[symbol] != nil`: reading the subscript copies the book out
         // (a retain and release of every buffer it holds, every command).
@@ -142,8 +158,8 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
             case .cancelAll(let user, _): userID = user
             default: userID = 0
             }
-            return [rejection(envelope, symbol: command.symbol, userID: userID, orderID: 0, clientOrderID: "",
-                              code: BookRejection.unknownOrder.code, message: BookRejection.unknownOrder.message)]
+            return rejection(envelope, symbol: command.symbol, userID: userID, orderID: 0, clientOrderID: "",
+                             code: BookRejection.unknownOrder.code, message: BookRejection.unknownOrder.message).produced
         }
         scratch.removeAll(keepingCapacity: true)
         // In place: a copy taken out of the dictionary would share its storage, and the first
@@ -154,9 +170,8 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
            scratch.count == 1, case .rejected = scratch[0] {
             // The cancel failed, so the new order was not attempted: say so, so that the ledger
             // releases its reservation and the router answers Binance's -2022 shape.
-            produced.append(rejection(
-                envelope, symbol: command.symbol, userID: replace.place.userID, orderID: replace.place.orderID,
-                clientOrderID: replace.place.clientOrderID, code: -2022, message: "Order cancel-replace failed."))
+            rejection(envelope, symbol: command.symbol, userID: replace.place.userID, orderID: replace.place.orderID,
+                      clientOrderID: replace.place.clientOrderID, code: -2022, message: "Order cancel-replace failed.").add(to: &produced)
         }
         return produced
     }
@@ -192,12 +207,24 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
     /// A rejection output, as the failure of `prepare`.
     struct Rejected: Error {
         var output: ProcessorOutput
+        /// The rejected order's user, whose ledger partition gets a copy (none for user 0).
+        var userID: UInt64
+
+        var produced: Produced {
+            var produced = Produced()
+            add(to: &produced)
+            return produced
+        }
+
+        func add(to produced: inout Produced) {
+            produced.append(output, owner: userID == 0 ? nil : userID)
+        }
     }
 
     /// The rejection of a new order.
     private func rejected(_ order: Exchange_V1_PlaceOrder, _ envelope: Exchange_V1_Envelope, code: Int32, message: String) -> Rejected {
-        Rejected(output: rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
-                                   clientOrderID: order.clientOrderID, code: code, message: message))
+        rejection(envelope, symbol: order.symbol, userID: order.userID, orderID: order.orderID,
+                  clientOrderID: order.clientOrderID, code: code, message: message)
     }
 
     /// A new book's settings: the catalogue's, else the funded order's assets and Binance's defaults.
@@ -233,53 +260,84 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
 
     /// Reports, trades and rejections in the book's order, keyed by symbol, then one `BookDelta`
     /// with every level the command changed (final quantity per level, update ids first..last).
-    private func outputs(for events: MatchingEvents, rules: SymbolRules, input: Exchange_V1_Envelope) -> [ProcessorOutput] {
+    /// Reports, trades and the delta are written as payload bytes directly (`MatchingPayloads`).
+    private func outputs(for events: MatchingEvents, rules: SymbolRules, input: Exchange_V1_Envelope) -> Produced {
         let symbol = rules.symbol
-        var outputs: [ProcessorOutput] = []
-        var delta = Exchange_V1_BookDelta()
+        var outputs = Produced()
+        var firstUpdateID: Int64 = 0
+        var lastUpdateID: Int64 = 0
+        var bids: [(price: Int64, quantity: Int64)] = []
+        var asks: [(price: Int64, quantity: Int64)] = []
+        /// Each changed level's final quantity: found by a scan while few, by index beyond that.
+        func set(_ levels: inout [(price: Int64, quantity: Int64)], _ index: inout [Int64: Int], price: Int64, quantity: Int64) {
+            if levels.count <= 16 {
+                if let at = levels.firstIndex(where: { $0.price == price }) {
+                    levels[at].quantity = quantity
+                    return
+                }
+            } else {
+                if index.isEmpty { for (at, level) in levels.enumerated() { index[level.price] = at } }
+                if let at = index[price] {
+                    levels[at].quantity = quantity
+                    return
+                }
+                index[price] = levels.count
+            }
+            levels.append((price, quantity))
+        }
         var bidIndex: [Int64: Int] = [:]
         var askIndex: [Int64: Int] = [:]
+        // The envelope fields every output of the command shares (the loop stamps each copy).
+        var header = Exchange_V1_Envelope()
+        header.schemaVersion = exchangeSchemaVersion
+        header.requestID = input.requestID
+        header.replyTo = input.replyTo
+        header.createdAtMs = input.createdAtMs
+        header.emittedAtMs = input.emittedAtMs
         for event in events {
             switch event {
             case .report(let report):
-                outputs.append(output(.orderUpdate(Self.orderUpdate(report, symbol: symbol)), symbol: symbol, input: input))
+                outputs.append(output(MatchingPayloads.orderUpdateField(report, symbol: symbol), kind: .orderUpdate, symbol: symbol, header: header),
+                               owner: report.userID)
             case .trade(let trade):
-                outputs.append(output(.trade(Self.trade(trade, rules: rules)), symbol: symbol, input: input))
+                outputs.append(output(MatchingPayloads.tradeField(trade, rules: rules), kind: .trade, symbol: symbol, header: header),
+                               owner: trade.buyerUserID, second: trade.sellerUserID == trade.buyerUserID ? nil : trade.sellerUserID)
             case .rejected(let rejected):
-                outputs.append(rejection(input, symbol: symbol, userID: rejected.userID, orderID: rejected.orderID,
-                                         clientOrderID: rejected.clientOrderID, code: rejected.code, message: rejected.message))
+                rejection(input, symbol: symbol, userID: rejected.userID, orderID: rejected.orderID,
+                          clientOrderID: rejected.clientOrderID, code: rejected.code, message: rejected.message).add(to: &outputs)
             case .levelChanged(let side, let price, let quantity, let updateID):
-                if delta.firstUpdateID == 0 { delta.firstUpdateID = updateID }
-                delta.lastUpdateID = updateID
-                var level = Exchange_V1_PriceLevel()
-                level.price = price
-                level.quantity = quantity
-                if side == .buy {
-                    if let at = bidIndex[price] { delta.bids[at] = level } else { bidIndex[price] = delta.bids.count; delta.bids.append(level) }
-                } else {
-                    if let at = askIndex[price] { delta.asks[at] = level } else { askIndex[price] = delta.asks.count; delta.asks.append(level) }
-                }
+                if firstUpdateID == 0 { firstUpdateID = updateID }
+                lastUpdateID = updateID
+                if side == .buy { set(&bids, &bidIndex, price: price, quantity: quantity) } else { set(&asks, &askIndex, price: price, quantity: quantity) }
             }
         }
-        if delta.lastUpdateID != 0 {
-            delta.symbol = symbol
-            delta.eventTime = input.emittedAtMs
-            outputs.append(output(.bookDelta(delta), symbol: symbol, input: input))
+        if lastUpdateID != 0 {
+            let field = MatchingPayloads.bookDeltaField(
+                symbol: symbol, firstUpdateID: firstUpdateID, lastUpdateID: lastUpdateID, bids: bids, asks: asks, eventTime: input.emittedAtMs)
+            outputs.append(output(field, kind: .bookDelta, symbol: symbol, header: header), owner: nil)
         }
         return outputs
     }
 
-    private func output(_ payload: Exchange_V1_Envelope.OneOf_Payload, symbol: String, input: Exchange_V1_Envelope) -> ProcessorOutput {
+    /// An output on `matching.events` whose payload is already encoded, keyed by its symbol (the
+    /// depth planner reads the key).
+    private func output(_ payloadField: [UInt8], kind: OutputKind, symbol: String, header: Exchange_V1_Envelope) -> ProcessorOutput {
+        ProcessorOutput(topic: Topics.matchingEvents.name, key: symbol, header: header, payloadField: payloadField, kind: kind)
+    }
+
+    /// An output on `matching.events`, keyed by its symbol (the depth planner reads the key).
+    private func output(_ payload: Exchange_V1_Envelope.OneOf_Payload, kind: OutputKind, symbol: String, input: Exchange_V1_Envelope) -> ProcessorOutput {
         ProcessorOutput(
             topic: Topics.matchingEvents.name, key: symbol,
             envelope: Exchange_V1_Envelope(
                 payload: payload, requestID: input.requestID, replyTo: input.replyTo,
-                createdAtMs: input.createdAtMs, emittedAtMs: input.emittedAtMs))
+                createdAtMs: input.createdAtMs, emittedAtMs: input.emittedAtMs),
+            kind: kind)
     }
 
     private func rejection(
         _ input: Exchange_V1_Envelope, symbol: String, userID: UInt64, orderID: UInt64, clientOrderID: String, code: Int32, message: String
-    ) -> ProcessorOutput {
+    ) -> Rejected {
         var rejected = Exchange_V1_OrderRejected()
         rejected.userID = userID
         rejected.symbol = symbol
@@ -288,7 +346,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         rejected.code = code
         rejected.msg = message
         rejected.time = input.emittedAtMs
-        return output(.orderRejected(rejected), symbol: symbol, input: input)
+        return Rejected(output: output(.orderRejected(rejected), kind: .orderRejected, symbol: symbol, input: input), userID: userID)
     }
 
     static func orderUpdate(_ r: ExecutionReport, symbol: String) -> Exchange_V1_OrderUpdate {

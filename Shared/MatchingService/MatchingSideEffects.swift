@@ -30,9 +30,8 @@ public struct MatchingSideEffects<Book: OrderBookEngine>: SideEffectPlanner {
         for processor in processors {
             for symbol in processor.books.keys where known.insert(symbol).inserted { dirty.insert(symbol) }
         }
-        for output in outputs {
-            if case .bookDelta(let delta) = output.envelope.payload { dirty.insert(delta.symbol) }
-        }
+        // A book delta's key is its symbol (`MatchingProcessor`); the kind saves reading payloads.
+        for output in outputs where output.kind == .bookDelta { dirty.insert(output.key) }
         inFlight.removeAll(keepingCapacity: true)
         guard !dirty.isEmpty else { return effects }
         for symbol in dirty.sorted() where nowMs - (lastWrittenMs[symbol] ?? .min / 2) >= depthIntervalMs {

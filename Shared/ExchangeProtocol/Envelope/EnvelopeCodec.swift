@@ -21,9 +21,7 @@ public enum EnvelopeCodec {
     /// The bytes of the envelope's own fields (1-7) without its payload: `encode(envelope)` is these
     /// bytes followed by the payload field, since the payload's field numbers are the highest.
     public static func encodeHeader(_ envelope: Exchange_V1_Envelope) -> [UInt8] {
-        var header = envelope
-        header.payload = nil
-        return encode(header)
+        envelope.fastHeaderBytes()
     }
 
     /// Binary protobuf bytes of any message of the contract (`RequestOutcome`, snapshots in Redis).

@@ -47,31 +47,36 @@ extension FastProtoMessage {
     }
 }
 
-/// Writes protobuf wire format into a growable buffer of its own; only `fastSerializedBytes`
-/// makes one, and copies the result out and frees the buffer (`finish`).
+/// Writes protobuf wire format into a growable buffer of its own; whoever makes one calls
+/// `finish` once, which copies the result out and frees the buffer. Public (and inlinable) for
+/// services that write a payload's fields straight from their own values (matching's order
+/// updates), byte-identical to the generated encoders (tested).
 public struct ProtoWriter {
-    var base: UnsafeMutablePointer<UInt8>
-    var capacity: Int
-    var count = 0
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    @usableFromInline var count = 0
 
-    @usableFromInline
-    init(capacity: Int) {
+    /// Bytes written so far.
+    public var byteCount: Int { count }
+
+    @inlinable
+    public init(capacity: Int) {
         self.capacity = max(capacity, 32)
         base = .allocate(capacity: self.capacity)
     }
 
-    @usableFromInline
-    mutating func finish() -> [UInt8] {
+    @inlinable
+    public mutating func finish() -> [UInt8] {
         defer { base.deallocate() }
         return Array(UnsafeBufferPointer(start: base, count: count))
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func ensure(_ extra: Int) {
         if count + extra > capacity { grow(count + extra) }
     }
 
-    @inline(never)
+    @usableFromInline @inline(never)
     mutating func grow(_ needed: Int) {
         let bigger = max(needed, capacity * 2)
         let next = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
@@ -81,23 +86,23 @@ public struct ProtoWriter {
         capacity = bigger
     }
 
-    @inline(__always)
-    mutating func tag(_ b0: UInt8) {
+    @inlinable @inline(__always)
+    public mutating func tag(_ b0: UInt8) {
         ensure(1)
         base[count] = b0
         count += 1
     }
 
-    @inline(__always)
-    mutating func tag(_ b0: UInt8, _ b1: UInt8) {
+    @inlinable @inline(__always)
+    public mutating func tag(_ b0: UInt8, _ b1: UInt8) {
         ensure(2)
         base[count] = b0
         base[count + 1] = b1
         count += 2
     }
 
-    @inline(__always)
-    mutating func varint(_ value: UInt64) {
+    @inlinable @inline(__always)
+    public mutating func varint(_ value: UInt64) {
         ensure(10)
         var v = value
         while v >= 0x80 {
@@ -109,21 +114,22 @@ public struct ProtoWriter {
         count += 1
     }
 
-    @inline(__always)
-    mutating func append(_ source: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always)
+    public mutating func append(_ source: UnsafeRawBufferPointer) {
         ensure(source.count)
         if let from = source.baseAddress { UnsafeMutableRawPointer(base + count).copyMemory(from: from, byteCount: source.count) }
         count += source.count
     }
 
     /// A length-delimited field's length and bytes.
-    @inline(__always)
-    mutating func raw(_ source: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always)
+    public mutating func raw(_ source: UnsafeRawBufferPointer) {
         varint(UInt64(source.count))
         append(source)
     }
 
-    mutating func string(_ value: String) {
+    @inlinable
+    public mutating func string(_ value: String) {
         var value = value
         value.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
     }
@@ -132,13 +138,24 @@ public struct ProtoWriter {
         value.withUnsafeBytes { raw($0) }
     }
 
-    /// A length-delimited message: one byte is reserved for the length, which is widened in place
-    /// (the body moved right) when the body turns out to be 128 bytes or longer.
+    /// A length-delimited message.
     mutating func message<M: FastProtoMessage>(_ value: M) {
+        delimited { value.fastEncode(into: &$0) }
+    }
+
+    /// A length-delimited body that `body` writes: one byte is reserved for the length, which is
+    /// widened in place (the body moved right) when the body turns out to be 128 bytes or longer.
+    @inlinable
+    public mutating func delimited(_ body: (inout ProtoWriter) -> Void) {
         ensure(1)
         let start = count
         count += 1
-        value.fastEncode(into: &self)
+        body(&self)
+        finishDelimited(start: start)
+    }
+
+    @usableFromInline
+    mutating func finishDelimited(start: Int) {
         let length = count - start - 1
         if length < 0x80 {
             base[start] = UInt8(length)
@@ -233,5 +250,34 @@ public struct ProtoReader {
     public mutating func message<M: FastProtoMessage>(_ type: M.Type) throws(ProtoFallback) -> M {
         let n = try length()
         return try M.fastDecode(&self, end: position + n)
+    }
+}
+
+extension Exchange_V1_Envelope {
+    /// The envelope's bytes (as `fastSerializedBytes()`) and the offset where its payload field
+    /// begins: `bytes[payloadStart...]` is the payload a copy for another topic can reuse.
+    public func fastSerializedBytesMarkingPayload(capacity: Int = 256) -> (bytes: [UInt8], payloadStart: Int) {
+        var writer = ProtoWriter(capacity: capacity)
+        fastEncodeHeader(into: &writer)
+        let payloadStart = writer.count
+        fastEncodePayload(into: &writer)
+        return (writer.finish(), payloadStart)
+    }
+
+    /// This envelope's header fields (1-7) followed by `payload`, the payload field of another
+    /// envelope's bytes: the bytes of this envelope with that envelope's payload (and without
+    /// this one's own, which is not read). Nothing is copied but bytes.
+    public func fastSerializedBytes(payloadBytes payload: ArraySlice<UInt8>) -> [UInt8] {
+        var writer = ProtoWriter(capacity: 64 + payload.count)
+        fastEncodeHeader(into: &writer)
+        payload.withUnsafeBytes { writer.append($0) }
+        return writer.finish()
+    }
+
+    /// The header fields (1-7) alone: the bytes of this envelope without its payload.
+    public func fastHeaderBytes() -> [UInt8] {
+        var writer = ProtoWriter(capacity: 64)
+        fastEncodeHeader(into: &writer)
+        return writer.finish()
     }
 }

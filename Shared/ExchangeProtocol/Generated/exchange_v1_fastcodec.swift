@@ -631,6 +631,12 @@ extension Exchange_V1_DeadLetter: FastProtoMessage {
 
 extension Exchange_V1_Envelope: FastProtoMessage {
     public func fastEncode(into w: inout ProtoWriter) {
+        fastEncodeHeader(into: &w)
+        fastEncodePayload(into: &w)
+    }
+
+    /// The fields before the oneof `payload`: `fastEncode` writes these, then `fastEncodePayload`.
+    public func fastEncodeHeader(into w: inout ProtoWriter) {
         if self.schemaVersion != 0 {
             w.tag(0x08)
             w.varint(UInt64(self.schemaVersion))
@@ -659,6 +665,10 @@ extension Exchange_V1_Envelope: FastProtoMessage {
             w.tag(0x3A)
             w.string(self.producer)
         }
+    }
+
+    /// The oneof `payload` and unknown fields (what follows `fastEncodeHeader`).
+    public func fastEncodePayload(into w: inout ProtoWriter) {
         switch self.payload {
         case .placeOrder(let v)?:
             w.tag(0x52)

@@ -16,7 +16,15 @@ public struct ProcessorInput: Sendable {
 public struct ProcessorOutput: Sendable {
     public var topic: String
     public var key: String
-    public var envelope: Exchange_V1_Envelope
+    /// The envelope as the processor built it: all of it or, when `payloadField` holds the
+    /// payload's bytes, its own fields (1-7) with no payload. The loop stamps it and the planners
+    /// read its fields here; `envelope` is the whole envelope either way.
+    public var storedEnvelope: Exchange_V1_Envelope
+    /// The payload written directly as its envelope field (tag, length, message bytes), by a
+    /// processor that encodes its hot outputs from its own values instead of building the
+    /// protobuf message (matching's order updates, trades and book deltas). nil: the payload is
+    /// in `storedEnvelope`.
+    public var payloadField: [UInt8]?
     /// The envelope's protobuf bytes once the loop has stamped and encoded it (given to side-effect
     /// planners, so they need not encode it again).
     public var encoded: [UInt8]?
@@ -24,13 +32,65 @@ public struct ProcessorOutput: Sendable {
     /// copy of it for another topic): the loop then encodes only this envelope's own fields and
     /// reuses that output's payload bytes. Set it only when the payloads are equal.
     public var payloadOf: Int?
+    /// Which payload the envelope carries, as far as the side-effect planners ask (reading
+    /// `envelope.payload` copies the whole payload out of the envelope's storage, every time).
+    public var kind: OutputKind
 
-    public init(topic: String, key: String, envelope: Exchange_V1_Envelope, encoded: [UInt8]? = nil, payloadOf: Int? = nil) {
+    /// `kind` is computed from the envelope unless given (it must then match the payload).
+    public init(
+        topic: String, key: String, envelope: Exchange_V1_Envelope, encoded: [UInt8]? = nil, payloadOf: Int? = nil,
+        kind: OutputKind? = nil
+    ) {
         self.topic = topic
         self.key = key
-        self.envelope = envelope
+        self.kind = kind ?? OutputKind(envelope.payload)
+        self.storedEnvelope = envelope
         self.encoded = encoded
         self.payloadOf = payloadOf
+    }
+
+    /// An output whose payload is already encoded: `header` holds the envelope's own fields (its
+    /// payload, if any, is ignored), `payloadField` the payload as its envelope field, `kind` its kind.
+    public init(topic: String, key: String, header: Exchange_V1_Envelope, payloadField: [UInt8], kind: OutputKind, payloadOf: Int? = nil) {
+        self.topic = topic
+        self.key = key
+        self.kind = kind
+        var header = header
+        if header.payload != nil { header.payload = nil }
+        self.storedEnvelope = header
+        self.payloadField = payloadField
+        self.payloadOf = payloadOf
+    }
+
+    /// The whole envelope (the payload decoded from `payloadField` when the processor wrote it
+    /// directly). Setting it replaces `storedEnvelope` and drops `payloadField`.
+    public var envelope: Exchange_V1_Envelope {
+        get {
+            guard let payloadField else { return storedEnvelope }
+            var whole = storedEnvelope
+            // The field alone is a valid envelope encoding holding just the payload.
+            whole.payload = (try? Exchange_V1_Envelope(fastSerializedBytes: payloadField))?.payload
+            return whole
+        }
+        set {
+            storedEnvelope = newValue
+            payloadField = nil
+        }
+    }
+}
+
+/// The payloads side-effect planners tell apart without reading them (`ProcessorOutput.kind`).
+public enum OutputKind: UInt8, Sendable, Equatable {
+    case orderUpdate, trade, orderRejected, bookDelta, other
+
+    public init(_ payload: Exchange_V1_Envelope.OneOf_Payload?) {
+        switch payload {
+        case .orderUpdate?: self = .orderUpdate
+        case .trade?: self = .trade
+        case .orderRejected?: self = .orderRejected
+        case .bookDelta?: self = .bookDelta
+        default: self = .other
+        }
     }
 }
 
@@ -53,18 +113,21 @@ extension ProcessorOutput {
         // Stamped in place: the outputs are this call's own (consumed), so each envelope's storage
         // is usually referenced once and its setters do not copy it.
         var stamped = consume outputs
-        /// Per output: its payload field's bytes, once a later copy needed them.
-        var payloads = [ArraySlice<UInt8>?](repeating: nil, count: stamped.count)
+        /// Per output: where its payload field starts in `encoded` (once encoded whole).
+        var payloadStarts = [Int](repeating: -1, count: stamped.count)
         for index in stamped.indices {
             stamped[index].stamp(from: record, index: index, producer: producer)
             guard !stamped[index].isEffectOnly else { continue }
-            if let source = stamped[index].payloadOf, source < index, let sourceBytes = stamped[source].encoded {
-                if payloads[source] == nil {
-                    payloads[source] = sourceBytes[EnvelopeCodec.encodeHeader(stamped[source].envelope).count...]
-                }
-                stamped[index].encoded = EnvelopeCodec.encodeHeader(stamped[index].envelope) + payloads[source]!
+            if let source = stamped[index].payloadOf, source < index, payloadStarts[source] >= 0, let sourceBytes = stamped[source].encoded {
+                stamped[index].encoded = stamped[index].storedEnvelope.fastSerializedBytes(payloadBytes: sourceBytes[payloadStarts[source]...])
+            } else if let field = stamped[index].payloadField {
+                let bytes = stamped[index].storedEnvelope.fastSerializedBytes(payloadBytes: field[...])
+                stamped[index].encoded = bytes
+                payloadStarts[index] = bytes.count - field.count
             } else {
-                stamped[index].encoded = EnvelopeCodec.encode(stamped[index].envelope)
+                let (bytes, payloadStart) = stamped[index].storedEnvelope.fastSerializedBytesMarkingPayload()
+                stamped[index].encoded = bytes
+                payloadStarts[index] = payloadStart
             }
         }
         return stamped
@@ -96,10 +159,10 @@ extension ProcessorOutput {
 
     /// Stamps `envelope` in place (see `stampedEnvelope`).
     public mutating func stamp(from record: ConsumedRecord, index: Int, producer: String) {
-        envelope.schemaVersion = exchangeSchemaVersion
-        envelope.eventID = Exchange_V1_EventID(
+        storedEnvelope.schemaVersion = exchangeSchemaVersion
+        storedEnvelope.eventID = Exchange_V1_EventID(
             sourceTopic: record.topicPartition.topic, sourcePartition: record.topicPartition.partition,
             sourceOffset: record.offset, index: UInt32(index))
-        if envelope.producer.isEmpty { envelope.producer = producer }
+        if storedEnvelope.producer.isEmpty { storedEnvelope.producer = producer }
     }
 }

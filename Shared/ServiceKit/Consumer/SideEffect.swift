@@ -185,20 +185,25 @@ public final class RedisSideEffectSink: SideEffectSink {
 /// the request's reply channel. Outputs without `reply_to` (no router waits) publish nothing.
 public struct ReplyPlanner: Sendable {
     let producer: String
-    let includes: @Sendable (Exchange_V1_Envelope.OneOf_Payload) -> Bool
+    /// nil: the default, matching's order outcomes, told apart by `ProcessorOutput.kind`.
+    let includes: (@Sendable (Exchange_V1_Envelope.OneOf_Payload) -> Bool)?
 
     /// `includes` picks the payloads a requester waits for (default: order updates, trades and
     /// order rejections, matching's outcome of an order request).
-    public init(producer: String, includes: @escaping @Sendable (Exchange_V1_Envelope.OneOf_Payload) -> Bool = ReplyPlanner.orderOutcome) {
+    public init(producer: String, includes: (@Sendable (Exchange_V1_Envelope.OneOf_Payload) -> Bool)? = nil) {
         self.producer = producer
         self.includes = includes
     }
 
-    public static func orderOutcome(_ payload: Exchange_V1_Envelope.OneOf_Payload) -> Bool {
-        switch payload {
-        case .orderUpdate, .trade, .orderRejected: return true
-        default: return false
+    func included(_ output: ProcessorOutput) -> Bool {
+        guard let includes else {
+            switch output.kind {
+            case .orderUpdate, .trade, .orderRejected: return true
+            case .bookDelta, .other: return false
+            }
         }
+        guard let payload = output.envelope.payload else { return false }
+        return includes(payload)
     }
 
     public func plan(_ outputs: [ProcessorOutput]) -> [SideEffect] {
@@ -208,15 +213,19 @@ public struct ReplyPlanner: Sendable {
             effects.append(.publish(channel: open.channel, message: outcome(requestID: open.requestID, events: open.events)))
         }
         for output in outputs {
-            let envelope = output.envelope
-            guard !envelope.replyTo.isEmpty, let payload = envelope.payload, includes(payload) else { continue }
-            let key = RecordKey(envelope)
-            if let open = current, open.channel == envelope.replyTo, open.key == key, open.requestID == envelope.requestID {
+            // The cheap test first: most outputs of a batch (copies for other topics, book deltas)
+            // are not replies.
+            guard included(output) else { continue }
+            let replyTo = output.storedEnvelope.replyTo
+            guard !replyTo.isEmpty else { continue }
+            let key = RecordKey(output.storedEnvelope)
+            let requestID = output.storedEnvelope.requestID
+            if let open = current, open.channel == replyTo, open.key == key, open.requestID == requestID {
                 current!.events.append(output)
                 continue
             }
             if let open = current { close(open) }
-            current = (envelope.replyTo, key, envelope.requestID, [output])
+            current = (replyTo, key, requestID, [output])
         }
         if let open = current { close(open) }
         return effects
@@ -227,6 +236,7 @@ public struct ReplyPlanner: Sendable {
     /// encoder would write, without encoding every envelope a second time.
     func outcome(requestID: String, events: [ProcessorOutput]) -> [UInt8] {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(16 + requestID.utf8.count + producer.utf8.count + events.reduce(0) { $0 + 4 + ($1.encoded?.count ?? 256) })
         func field(_ number: UInt64, _ payload: [UInt8]) {
             guard !payload.isEmpty else { return }  // proto3 omits empty strings
             varint(number << 3 | 2)
