@@ -23,7 +23,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("instance"), help: "Instance name, unique per running process (EXCHANGE_INSTANCE, default <service>-0)")
     public var instance: String?
 
-    @Option(name: .customLong("snapshot-every"), help: "Snapshot state after this many input records (EXCHANGE_SNAPSHOT_EVERY, default 10000)")
+    @Option(name: .customLong("snapshot-every"), help: "Snapshot state after this many input records (EXCHANGE_SNAPSHOT_EVERY, default 100000)")
     public var snapshotEvery: Int?
 
     @Option(name: .customLong("snapshot-interval-ms"), help: "...or this long after the last snapshot, if anything changed (EXCHANGE_SNAPSHOT_INTERVAL_MS, default 10000)")
@@ -59,7 +59,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         guard let level = Logger.Level(rawValue: levelText) else { throw ValidationError("bad log level \(levelText)") }
         let formatText = pick(logFormat, "EXCHANGE_LOG_FORMAT", "text")
         guard let format = LogFormat(rawValue: formatText) else { throw ValidationError("bad log format \(formatText)") }
-        let everyText = snapshotEvery.map(String.init) ?? environment["EXCHANGE_SNAPSHOT_EVERY"] ?? "10000"
+        let everyText = snapshotEvery.map(String.init) ?? environment["EXCHANGE_SNAPSHOT_EVERY"] ?? "100000"
         guard let every = Int(everyText), every > 0 else { throw ValidationError("bad snapshot cadence \(everyText): want a positive record count") }
         let intervalText = snapshotIntervalMs.map(String.init) ?? environment["EXCHANGE_SNAPSHOT_INTERVAL_MS"] ?? "10000"
         guard let interval = Int(intervalText), interval > 0 else { throw ValidationError("bad snapshot interval \(intervalText): want positive milliseconds") }
@@ -103,7 +103,7 @@ public struct ServiceConfiguration: Sendable {
     public init(
         service: String, instance: String, eventLog: EventLogEndpoint, redis: RedisEndpoint, adminHost: String,
         adminPort: Int, dataDirectory: String, logLevel: Logger.Level, logFormat: LogFormat,
-        snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 1_000
+        snapshotEveryRecords: Int = 100_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 1_000
     ) {
         self.service = service
         self.instance = instance

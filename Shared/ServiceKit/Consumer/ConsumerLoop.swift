@@ -31,7 +31,7 @@ public final class ConsumerLoop<Processor: EventProcessor>: Service {
 
         public init(
             groupID: String, topics: [String], partitions: PartitionSelection = .group, instance: String,
-            snapshotEveryRecords: Int = 10_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 500,
+            snapshotEveryRecords: Int = 100_000, snapshotInterval: Duration = .seconds(10), maxBatch: Int = 500,
             stateScope: StateScope = .whole
         ) {
             self.groupID = groupID
