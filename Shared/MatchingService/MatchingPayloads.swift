@@ -4,8 +4,9 @@ import MatchingEngine
 /// Matching's hot outputs written as envelope payload fields straight from the book's events,
 /// without building the protobuf messages first (`Exchange_V1_OrderUpdate` has 36 fields behind
 /// a heap box; building, encoding and freeing one per report was most of the service's CPU).
-/// The bytes are exactly what SwiftProtobuf writes for the message `MatchingProcessor.orderUpdate`
-/// / `trade` build (fields in number order, zero values omitted; tested against it).
+/// The bytes are exactly what SwiftProtobuf writes for the `OrderUpdate` / `Trade` / `BookDelta`
+/// messages holding the same values (fields in number order, zero values omitted;
+/// `MatchingPayloadsTests` builds those messages field by field and compares).
 enum MatchingPayloads {
     /// Envelope field 17, `order_update`.
     static func orderUpdateField(_ r: ExecutionReport, symbol: String) -> [UInt8] {

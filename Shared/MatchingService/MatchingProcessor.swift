@@ -348,66 +348,6 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         rejected.time = input.emittedAtMs
         return Rejected(output: output(.orderRejected(rejected), kind: .orderRejected, symbol: symbol, input: input), userID: userID)
     }
-
-    static func orderUpdate(_ r: ExecutionReport, symbol: String) -> Exchange_V1_OrderUpdate {
-        var u = Exchange_V1_OrderUpdate()
-        u.userID = r.userID
-        u.symbol = symbol
-        u.orderID = r.orderID
-        u.clientOrderID = r.clientOrderID
-        u.origClientOrderID = r.origClientOrderID
-        u.side = r.side.proto
-        u.type = r.type.proto
-        u.timeInForce = r.timeInForce.proto
-        u.quantity = r.quantity
-        u.price = r.price
-        u.stopPrice = r.stopPrice
-        u.icebergQty = r.icebergQty
-        u.quoteOrderQty = r.quoteOrderQty
-        u.executionType = r.executionType.proto
-        u.status = r.status.proto
-        u.rejectReason = r.rejectReason
-        u.lastExecutedQty = r.lastExecutedQty
-        u.cumulativeFilledQty = r.cumulativeQty
-        u.cumulativeQuoteQty = r.cumulativeQuoteQty
-        u.lastExecutedPrice = r.lastPrice
-        u.lastQuoteQty = r.lastQuoteQty
-        u.commissionAmount = r.commission
-        u.commissionAsset = r.commissionAsset
-        u.transactionTime = r.transactionTime
-        u.tradeID = r.tradeID
-        u.isMaker = r.isMaker
-        u.isWorking = r.isWorking
-        u.workingTime = r.workingTime
-        u.orderCreationTime = r.orderCreationTime
-        u.selfTradePreventionMode = r.selfTradePrevention.proto
-        u.preventedMatchID = r.preventedMatchID
-        u.preventedQuantity = r.preventedQuantity
-        u.lastPreventedQuantity = r.lastPreventedQuantity
-        u.strategyID = r.strategyID
-        u.strategyType = r.strategyType
-        return u
-    }
-
-    static func trade(_ t: TradeEvent, rules: SymbolRules) -> Exchange_V1_Trade {
-        var trade = Exchange_V1_Trade()
-        trade.symbol = rules.symbol
-        trade.tradeID = t.tradeID
-        trade.price = t.price
-        trade.quantity = t.quantity
-        trade.quoteQuantity = t.quoteQuantity
-        trade.buyerOrderID = t.buyerOrderID
-        trade.sellerOrderID = t.sellerOrderID
-        trade.buyerUserID = t.buyerUserID
-        trade.sellerUserID = t.sellerUserID
-        trade.buyerIsMaker = t.buyerIsMaker
-        trade.time = t.time
-        trade.buyerCommission = t.buyerCommission
-        trade.sellerCommission = t.sellerCommission
-        trade.baseAsset = rules.baseAsset
-        trade.quoteAsset = rules.quoteAsset
-        return trade
-    }
 }
 
 extension SnapshotWriter {
