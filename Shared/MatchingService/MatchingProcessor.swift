@@ -80,10 +80,6 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
 
         init() {}
 
-        init(_ output: ProcessorOutput, owner: UInt64?) {
-            append(output, owner: owner)
-        }
-
         mutating func append(_ output: ProcessorOutput, owner: UInt64?, second: UInt64? = nil) {
             outputs.append(output)
             owners.append(owner.map { ($0, second) })
@@ -287,13 +283,7 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         }
         var bidIndex: [Int64: Int] = [:]
         var askIndex: [Int64: Int] = [:]
-        // The envelope fields every output of the command shares (the loop stamps each copy).
-        var header = Exchange_V1_Envelope()
-        header.schemaVersion = exchangeSchemaVersion
-        header.requestID = input.requestID
-        header.replyTo = input.replyTo
-        header.createdAtMs = input.createdAtMs
-        header.emittedAtMs = input.emittedAtMs
+        let header = Self.header(input)
         for event in events {
             switch event {
             case .report(let report):
@@ -325,14 +315,16 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         ProcessorOutput(topic: Topics.matchingEvents.name, key: symbol, header: header, payloadField: payloadField, kind: kind)
     }
 
-    /// An output on `matching.events`, keyed by its symbol (the depth planner reads the key).
-    private func output(_ payload: Exchange_V1_Envelope.OneOf_Payload, kind: OutputKind, symbol: String, input: Exchange_V1_Envelope) -> ProcessorOutput {
-        ProcessorOutput(
-            topic: Topics.matchingEvents.name, key: symbol,
-            envelope: Exchange_V1_Envelope(
-                payload: payload, requestID: input.requestID, replyTo: input.replyTo,
-                createdAtMs: input.createdAtMs, emittedAtMs: input.emittedAtMs),
-            kind: kind)
+    /// The envelope fields every output of `input` shares, without a payload (the loop stamps each
+    /// output's copy).
+    static func header(_ input: Exchange_V1_Envelope) -> Exchange_V1_Envelope {
+        var header = Exchange_V1_Envelope()
+        header.schemaVersion = exchangeSchemaVersion
+        header.requestID = input.requestID
+        header.replyTo = input.replyTo
+        header.createdAtMs = input.createdAtMs
+        header.emittedAtMs = input.emittedAtMs
+        return header
     }
 
     private func rejection(
@@ -346,7 +338,10 @@ public struct MatchingProcessor<Book: OrderBookEngine>: EventProcessor {
         rejected.code = code
         rejected.msg = message
         rejected.time = input.emittedAtMs
-        return Rejected(output: output(.orderRejected(rejected), kind: .orderRejected, symbol: symbol, input: input), userID: userID)
+        var envelope = Self.header(input)
+        envelope.payload = .orderRejected(rejected)
+        return Rejected(
+            output: ProcessorOutput(topic: Topics.matchingEvents.name, key: symbol, envelope: envelope, kind: .orderRejected), userID: userID)
     }
 }
 

@@ -18,12 +18,6 @@ public enum EnvelopeCodec {
         envelope.fastSerializedBytes(capacity: 256)
     }
 
-    /// The bytes of the envelope's own fields (1-7) without its payload: `encode(envelope)` is these
-    /// bytes followed by the payload field, since the payload's field numbers are the highest.
-    public static func encodeHeader(_ envelope: Exchange_V1_Envelope) -> [UInt8] {
-        envelope.fastHeaderBytes()
-    }
-
     /// Binary protobuf bytes of any message of the contract (`RequestOutcome`, snapshots in Redis).
     public static func encode<M: FastProtoMessage>(message: M) -> [UInt8] {
         message.fastSerializedBytes()

@@ -56,9 +56,6 @@ public struct ProtoWriter {
     @usableFromInline var capacity: Int
     @usableFromInline var count = 0
 
-    /// Bytes written so far.
-    public var byteCount: Int { count }
-
     @inlinable
     public init(capacity: Int) {
         self.capacity = max(capacity, 32)
@@ -271,13 +268,6 @@ extension Exchange_V1_Envelope {
         var writer = ProtoWriter(capacity: 64 + payload.count)
         fastEncodeHeader(into: &writer)
         payload.withUnsafeBytes { writer.append($0) }
-        return writer.finish()
-    }
-
-    /// The header fields (1-7) alone: the bytes of this envelope without its payload.
-    public func fastHeaderBytes() -> [UInt8] {
-        var writer = ProtoWriter(capacity: 64)
-        fastEncodeHeader(into: &writer)
         return writer.finish()
     }
 }

@@ -51,7 +51,7 @@ public struct ProcessorOutput: Sendable {
 
     /// An output whose payload is already encoded: `header` holds the envelope's own fields (its
     /// payload, if any, is ignored), `payloadField` the payload as its envelope field, `kind` its kind.
-    public init(topic: String, key: String, header: Exchange_V1_Envelope, payloadField: [UInt8], kind: OutputKind, payloadOf: Int? = nil) {
+    public init(topic: String, key: String, header: Exchange_V1_Envelope, payloadField: [UInt8], kind: OutputKind) {
         self.topic = topic
         self.key = key
         self.kind = kind
@@ -59,7 +59,6 @@ public struct ProcessorOutput: Sendable {
         if header.payload != nil { header.payload = nil }
         self.storedEnvelope = header
         self.payloadField = payloadField
-        self.payloadOf = payloadOf
     }
 
     /// The whole envelope (the payload decoded from `payloadField` when the processor wrote it
